@@ -1,0 +1,120 @@
+"""Commands on single images: detect, embed, verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import typer
+from rich.table import Table
+
+from ..image import load_image
+from .common import JsonOption, console, guarded, print_json
+from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
+
+
+def detect(
+    image: Path = typer.Argument(..., help="Image file."),
+    as_json: bool = JsonOption,
+    draw: Path | None = typer.Option(None, "--draw", help="Write the image with boxes here."),
+    min_face: int = MinFaceOpt,
+    detector: str = DetectorOpt,
+    recognizer: str = RecognizerOpt,
+    backend: str | None = BackendOpt,
+) -> None:
+    """Find faces: box, five landmarks, score and quality."""
+
+    def run() -> None:
+        engine = get_engine(detector, recognizer, backend, min_face)
+        bgr = load_image(image)
+        faces = engine.analyze(bgr)
+        if draw is not None:
+            _draw(bgr, faces, draw)
+        if as_json:
+            print_json({"image": str(image), "width": bgr.shape[1], "height": bgr.shape[0],
+                        "faces": [f.to_dict() for f in faces]})
+            return
+        table = Table(title=f"{len(faces)} face(s) in {image}")
+        for col in ("#", "box (x, y, w, h)", "score", "quality"):
+            table.add_column(col)
+        for i, f in enumerate(faces):
+            table.add_row(str(i), ", ".join(f"{v:.0f}" for v in f.box), f"{f.detection.score:.3f}",
+                          f"{f.quality.score:.2f}")
+        console.print(table)
+
+    guarded(run)
+
+
+def _draw(bgr, faces, out: Path) -> None:  # type: ignore[no-untyped-def]
+    canvas = bgr.copy()
+    for i, f in enumerate(faces):
+        x, y, w, h = (int(round(v)) for v in f.box)
+        cv2.rectangle(canvas, (x, y), (x + w, y + h), (0, 200, 0), 2)
+        for px, py in f.detection.landmarks:
+            cv2.circle(canvas, (int(px), int(py)), 2, (0, 0, 255), -1)
+        cv2.putText(canvas, f"{i} q={f.quality.score:.2f}", (x, max(12, y - 4)),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 200, 0), 1)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), canvas):
+        from ..errors import FaceAtlasError
+
+        raise FaceAtlasError(f"{out}: cannot write image (use a .png or .jpg name)")
+
+
+def embed(
+    image: Path = typer.Argument(..., help="Image file."),
+    as_json: bool = JsonOption,
+    min_face: int = MinFaceOpt,
+    detector: str = DetectorOpt,
+    recognizer: str = RecognizerOpt,
+    backend: str | None = BackendOpt,
+) -> None:
+    """Embed every face of an image (L2-normalised vectors with their model id)."""
+
+    def run() -> None:
+        engine = get_engine(detector, recognizer, backend, min_face)
+        faces = engine.analyze(image)
+        data = {"image": str(image), "model": engine.model_id,
+                "faces": [f.to_dict(with_embedding=True) for f in faces]}
+        if as_json:
+            print_json(data)
+        else:
+            console.print(f"{len(faces)} face(s), model {engine.model_id}, "
+                          f"dimension {engine.recognizer.spec.embedding_dim}")
+
+    guarded(run)
+
+
+def verify(
+    image_a: Path = typer.Argument(..., help="First image."),
+    image_b: Path = typer.Argument(..., help="Second image."),
+    as_json: bool = JsonOption,
+    threshold: float | None = typer.Option(None, "--threshold", help="Cosine threshold."),
+    far: float | None = typer.Option(None, "--far",
+                                     help="Use the threshold calibrated at this false-match "
+                                          "rate (e.g. 1e-2, 1e-3; default 1e-3)."),
+    face: int | None = typer.Option(None, "--face", help="Face index in both images "
+                                    "(0 = largest; default largest)."),
+    face_a: int | None = typer.Option(None, "--face-a", help="Face index in the first image."),
+    face_b: int | None = typer.Option(None, "--face-b", help="Face index in the second image."),
+    min_face: int = MinFaceOpt,
+    detector: str = DetectorOpt,
+    recognizer: str = RecognizerOpt,
+    backend: str | None = BackendOpt,
+) -> None:
+    """Are two faces the same person? Exit code 0 either way; see `same`."""
+
+    def run() -> None:
+        engine = get_engine(detector, recognizer, backend, min_face)
+        res = engine.verify(image_a, image_b, threshold=threshold, far=far,
+                            face_a=face_a if face_a is not None else face,
+                            face_b=face_b if face_b is not None else face)
+        if as_json:
+            print_json(res.to_dict())
+            return
+        verdict = "[green]same person[/]" if res.same else "[red]different people[/]"
+        far_txt = f" (FAR {res.far:g})" if res.far is not None else ""
+        console.print(f"{verdict}: similarity {res.similarity:.3f}, threshold "
+                      f"{res.threshold:.3f}{far_txt}")
+
+    guarded(run)

@@ -1,0 +1,24 @@
+"""Entry point of the ``faceatlas`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from . import core, models
+
+app = typer.Typer(name="faceatlas", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False,
+                  help="Offline face recognition: detect, verify, identify, cluster, evaluate.")
+app.command()(core.detect)
+app.command()(core.embed)
+app.command()(core.verify)
+app.add_typer(models.app, name="models")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

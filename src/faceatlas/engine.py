@@ -1,0 +1,142 @@
+"""FaceEngine: the one object that composes detection, alignment, embedding and quality.
+
+    >>> from faceatlas import FaceEngine
+    >>> engine = FaceEngine()
+    >>> faces = engine.analyze("group.jpg")          # every face, typed
+    >>> engine.verify("a.jpg", "b.jpg").same          # 1:1 decision
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .alignment import align_face
+from .detection import Detector, YuNetDetector
+from .embedding import OnnxRecognizer
+from .errors import FaceAtlasError, ModelError, NoFaceError
+from .image import ImageInput, load_image
+from .models import ModelRegistry
+from .models.catalog import DEFAULT_DETECTOR, DEFAULT_RECOGNIZER
+from .quality import QualityScorer
+from .types import Detection, Embedding, Face, check_same_model
+from .verification import resolve_threshold
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of a 1:1 comparison."""
+
+    same: bool
+    similarity: float
+    threshold: float
+    far: float | None
+    model: str
+    face_a: Face
+    face_b: Face
+
+    def to_dict(self) -> dict[str, object]:
+        return {"same": self.same, "similarity": round(self.similarity, 6),
+                "threshold": round(self.threshold, 6), "far": self.far, "model": self.model,
+                "face_a": self.face_a.to_dict(), "face_b": self.face_b.to_dict()}
+
+
+class FaceEngine:
+    """Detect, align, embed, score and compare faces.
+
+    Args:
+        detector: registered detection model name (default ``yunet``).
+        recognizer: registered recognition model name (default ``sface``).
+        backend: ``onnxruntime`` or ``opencv``; default is each model's measured best.
+        threads: CPU threads per model (default: the runtime's choice).
+        flip: flip test-time augmentation for embeddings.
+        min_face: smallest face to find, in pixels of the original image.
+        score_threshold: minimum detection confidence.
+    """
+
+    def __init__(self, detector: str = DEFAULT_DETECTOR, recognizer: str = DEFAULT_RECOGNIZER,
+                 backend: str | None = None, threads: int | None = None, flip: bool = False,
+                 min_face: int = 24, score_threshold: float = 0.6,
+                 registry: ModelRegistry | None = None) -> None:
+        self.registry = registry or ModelRegistry()
+        det_spec = self.registry.get(detector)
+        rec_spec = self.registry.get(recognizer)
+        if det_spec.task != "detection":
+            raise ModelError(f"'{detector}' is a {det_spec.task} model, not a detector")
+        if rec_spec.task != "recognition":
+            raise ModelError(f"'{recognizer}' is a {rec_spec.task} model, not a recognizer")
+        if det_spec.family != "yunet":
+            raise ModelError(f"detector family '{det_spec.family}' is not supported yet")
+        self.detector: Detector = YuNetDetector(
+            det_spec, self.registry, score_threshold=score_threshold, min_face=min_face,
+            backend=backend, threads=threads)
+        self.recognizer = OnnxRecognizer(rec_spec, self.registry, backend=backend,
+                                         threads=threads, flip=flip)
+        self.quality = QualityScorer(rec_spec.name)
+
+    @property
+    def model_id(self) -> str:
+        """Id of the embedding model, stored with every embedding."""
+        return self.recognizer.model_id
+
+    def detect(self, image: ImageInput, min_face: int | None = None) -> list[Detection]:
+        """All faces in an image, best score first."""
+        return self.detector.detect(load_image(image), min_face)
+
+    def align(self, image: ImageInput, detections: Sequence[Detection]) -> list[np.ndarray]:
+        """112x112 aligned crops for the given detections."""
+        bgr = load_image(image)
+        return [align_face(bgr, d.landmarks) for d in detections]
+
+    def embed(self, image: ImageInput,
+              detections: Sequence[Detection] | None = None) -> list[Embedding]:
+        """Embeddings of the given faces (default: every detected face)."""
+        return [f.embedding for f in self.analyze(image, detections)]
+
+    def analyze(self, image: ImageInput,
+                detections: Sequence[Detection] | None = None) -> list[Face]:
+        """Every face with box, landmarks, score, quality and embedding."""
+        bgr = load_image(image)
+        dets = list(self.detector.detect(bgr)) if detections is None else list(detections)
+        if not dets:
+            return []
+        crops = [align_face(bgr, d.landmarks) for d in dets]
+        vecs = self.recognizer.embed_vectors(crops)
+        model = self.model_id
+        return [Face(d, Embedding(v, model), self.quality.score(d, c, v))
+                for d, c, v in zip(dets, crops, vecs, strict=True)]
+
+    def face(self, image: ImageInput, index: int | None = None, label: str = "image") -> Face:
+        """One face of an image: the largest by default, or the ``index``-th by size."""
+        faces = self.analyze(image)
+        if not faces:
+            raise NoFaceError(f"{label}: no face found")
+        by_size = sorted(faces, key=lambda f: -f.detection.box[2] * f.detection.box[3])
+        if index is None:
+            return by_size[0]
+        if not 0 <= index < len(by_size):
+            raise FaceAtlasError(f"{label}: face {index} requested but the image has "
+                                 f"{len(by_size)} face(s) (0 is the largest)")
+        return by_size[index]
+
+    def verify(self, a: ImageInput, b: ImageInput, threshold: float | None = None,
+               far: float | None = None, face_a: int | None = None,
+               face_b: int | None = None) -> VerifyResult:
+        """Are the faces in ``a`` and ``b`` the same person?"""
+        fa = self.face(a, face_a, _name(a, "first image"))
+        fb = self.face(b, face_b, _name(b, "second image"))
+        return self.compare(fa, fb, threshold, far)
+
+    def compare(self, fa: Face, fb: Face, threshold: float | None = None,
+                far: float | None = None) -> VerifyResult:
+        """Decide on two already analysed faces."""
+        check_same_model(fa.embedding.model, fb.embedding.model)
+        t = resolve_threshold(self.recognizer.spec.name, threshold, far)
+        sim = fa.embedding.similarity(fb.embedding)
+        return VerifyResult(sim >= t.value, sim, t.value, t.far, fa.embedding.model, fa, fb)
+
+
+def _name(source: object, fallback: str) -> str:
+    return str(source) if isinstance(source, str) else fallback

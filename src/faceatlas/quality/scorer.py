@@ -1,0 +1,96 @@
+"""Face quality in [0, 1] from five cues.
+
+* ``detection``: the detector's confidence;
+* ``size``: inter-ocular distance in pixels of the original image;
+* ``sharpness``: variance of the Laplacian of the aligned crop;
+* ``pose``: yaw and pitch estimated from the five landmarks;
+* ``recognizability``: distance of the embedding from the centroid of
+  unrecognisable faces (ERS, "Recognizability Embedding Enhancement for Very
+  Low-Resolution Face Recognition and Quality Estimation", CVPR 2023). The centroid
+  is computed per recognition model by ``bench/ers_centroid.py`` from deliberately
+  degraded faces and shipped in ``quality/data/``.
+
+The score is the weighted geometric mean of the cues, so one very poor cue (a
+profile face, a 6-pixel face) pulls the whole score down.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from importlib import resources
+
+import cv2
+import numpy as np
+
+from ..types import Detection, QualityReport
+
+WEIGHTS = {"detection": 0.15, "size": 0.2, "sharpness": 0.15, "pose": 0.2,
+           "recognizability": 0.3}
+
+
+def _ramp(x: float, lo: float, hi: float) -> float:
+    return float(min(1.0, max(0.0, (x - lo) / (hi - lo))))
+
+
+def pose_from_landmarks(landmarks: np.ndarray) -> tuple[float, float, float]:
+    """Rough (yaw, pitch, roll) in degrees from the five landmarks."""
+    lm = np.asarray(landmarks, np.float64).reshape(5, 2)
+    eye_l, eye_r, nose, mouth_l, mouth_r = lm
+    eye_mid, mouth_mid = (eye_l + eye_r) / 2, (mouth_l + mouth_r) / 2
+    dx, dy = eye_r - eye_l
+    roll = math.degrees(math.atan2(dy, dx))
+    iod = math.hypot(dx, dy) or 1.0
+    # Nose offset from the eye-mouth midline, in inter-ocular units.
+    axis = mouth_mid - eye_mid
+    axis_len = float(np.linalg.norm(axis)) or 1.0
+    normal = np.array([axis[1], -axis[0]]) / axis_len
+    offset = float(np.dot(nose - (eye_mid + mouth_mid) / 2, normal)) / iod
+    yaw = math.degrees(math.asin(max(-1.0, min(1.0, offset * 2.0))))
+    # Nose position along the eye-mouth axis: about 0.55 for a frontal face.
+    t = float(np.dot(nose - eye_mid, axis)) / (axis_len ** 2)
+    pitch = (t - 0.55) * 120.0
+    return yaw, pitch, roll
+
+
+@lru_cache(maxsize=8)
+def _ers_data(model_name: str) -> tuple[np.ndarray, float, float] | None:
+    base = resources.files("faceatlas.quality") / "data"
+    vec_file, meta_file = base / f"ers_{model_name}.npy", base / f"ers_{model_name}.json"
+    if not (vec_file.is_file() and meta_file.is_file()):
+        return None
+    with resources.as_file(vec_file) as path:
+        centroid = np.load(path).astype(np.float32)
+    meta = json.loads(meta_file.read_text())
+    return centroid, float(meta["distance_low"]), float(meta["distance_high"])
+
+
+class QualityScorer:
+    """Scores faces for one recognition model (the ERS centroid is per model)."""
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name = model_name
+        self.ers = _ers_data(model_name)
+
+    def score(self, det: Detection, crop: np.ndarray,
+              embedding: np.ndarray | None) -> QualityReport:
+        """Quality of one face from its detection, aligned crop and embedding."""
+        lm = det.landmarks
+        iod = float(np.linalg.norm(lm[1] - lm[0]))
+        grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+        lap = float(cv2.Laplacian(grey, cv2.CV_64F).var())
+        yaw, pitch, _ = pose_from_landmarks(lm)
+        comps = {
+            "detection": _ramp(det.score, 0.5, 0.9),
+            "size": _ramp(iod, 8.0, 40.0),
+            "sharpness": _ramp(math.log1p(lap), math.log1p(20.0), math.log1p(400.0)),
+            "pose": float(math.exp(-((yaw / 45.0) ** 2) - ((pitch / 40.0) ** 2))),
+        }
+        if self.ers is not None and embedding is not None:
+            centroid, lo, hi = self.ers
+            dist = 1.0 - float(np.dot(embedding, centroid))
+            comps["recognizability"] = _ramp(dist, lo, hi)
+        total_w = sum(WEIGHTS[k] for k in comps)
+        log_q = sum(WEIGHTS[k] * math.log(max(v, 1e-3)) for k, v in comps.items()) / total_w
+        return QualityReport(score=float(math.exp(log_q)), components=comps)
