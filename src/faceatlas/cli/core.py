@@ -45,7 +45,7 @@ def detect(
     guarded(run)
 
 
-def _draw(bgr, faces, out: Path) -> None:  # type: ignore[no-untyped-def]
+def _draw(bgr, faces, out: Path) -> None:
     canvas = bgr.copy()
     for i, f in enumerate(faces):
         x, y, w, h = (int(round(v)) for v in f.box)

@@ -94,7 +94,7 @@ def choose_backend(default: Backend, requested: str | None = None) -> Backend:
     if choice:
         if choice not in BACKENDS:
             raise ModelError(f"unknown backend '{choice}': choose one of {', '.join(BACKENDS)}")
-        return choice  # type: ignore[return-value]
+        return choice
     if cuda_available():
         return "onnxruntime"
     return default
