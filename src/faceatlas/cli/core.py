@@ -8,7 +8,9 @@ import cv2
 import typer
 from rich.table import Table
 
+from ..errors import FaceAtlasError, NoFaceError
 from ..image import load_image
+from ..types import Face
 from .common import JsonOption, console, guarded, print_json
 from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
 
@@ -33,6 +35,7 @@ def detect(
         if as_json:
             print_json({"image": str(image), "width": bgr.shape[1], "height": bgr.shape[0],
                         "faces": [f.to_dict() for f in faces]})
+            _require_faces(faces, image)
             return
         table = Table(title=f"{len(faces)} face(s) in {image}")
         for col in ("#", "box (x, y, w, h)", "score", "quality"):
@@ -41,8 +44,16 @@ def detect(
             table.add_row(str(i), ", ".join(f"{v:.0f}" for v in f.box), f"{f.detection.score:.3f}",
                           f"{f.quality.score:.2f}")
         console.print(table)
+        _require_faces(faces, image)
 
     guarded(run)
+
+
+def _require_faces(faces: list[Face], image: Path) -> None:
+    """After printing the (empty) result, exit non-zero when no face was found, so that
+    scripts can tell an image without faces from one with faces."""
+    if not faces:
+        raise NoFaceError(f"{image}: no face found (try a smaller --min-face)")
 
 
 def _draw(bgr, faces, out: Path) -> None:
@@ -56,8 +67,6 @@ def _draw(bgr, faces, out: Path) -> None:
                     cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 200, 0), 1)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), canvas):
-        from ..errors import FaceAtlasError
-
         raise FaceAtlasError(f"{out}: cannot write image (use a .png or .jpg name)")
 
 
@@ -81,6 +90,7 @@ def embed(
         else:
             console.print(f"{len(faces)} face(s), model {engine.model_id}, "
                           f"dimension {engine.recognizer.spec.embedding_dim}")
+        _require_faces(faces, image)
 
     guarded(run)
 
