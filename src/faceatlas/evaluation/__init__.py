@@ -1,0 +1,1 @@
+"""Evaluation: LFW protocol, verification metrics, plots and generic pairs files."""
