@@ -1,0 +1,15 @@
+"""Errors of the relations stage."""
+
+from __future__ import annotations
+
+from ..errors import FaceAtlasError
+
+
+class RelationsError(FaceAtlasError):
+    """A relations query or update cannot be done as asked (unknown person, bad input...)."""
+
+    exit_code = 7
+
+
+class UnknownPersonError(RelationsError):
+    """A person id or name that appears in no photo of the relation graph."""
