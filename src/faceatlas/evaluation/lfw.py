@@ -29,6 +29,7 @@ from ..engine import FaceEngine
 from ..errors import DatasetError, FaceAtlasError
 from ..image import decode_bytes
 from ..types import Detection
+from .metrics import kfold_accuracy, summarize
 
 #: Detection score threshold of the second detection attempt.
 FALLBACK_SCORE = 0.3
@@ -139,8 +140,8 @@ def read_pairs(path: Path) -> list[Pair]:
                 continue
         except ValueError:
             pass
-        want = "genuine pair 'name i j'" if genuine else "impostor pair 'name1 i name2 j'"
-        raise DatasetError(f"{path}: line {k + 2} should be a {want}, "
+        want = "a genuine pair 'name i j'" if genuine else "an impostor pair 'name1 i name2 j'"
+        raise DatasetError(f"{path}: line {k + 2} should be {want}, "
                            f"got {' '.join(parts)!r}")
     return pairs
 
@@ -271,3 +272,27 @@ def pair_indices(pairs: list[Pair], emb: LfwEmbeddings) -> tuple[np.ndarray, np.
         raise DatasetError(f"{len(missing)} pair image(s) are not in the archive, e.g. "
                            f"{missing[0]}; is the pairs file for this archive?")
     return (np.array([idx[p.a] for p in pairs]), np.array([idx[p.b] for p in pairs]))
+
+
+# ---------------------------------------------------------------------------- protocol
+
+
+def protocol_scores(pairs: list[Pair], emb: LfwEmbeddings
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(cosine scores, same labels, folds)`` of the protocol pairs."""
+    ia, ib = pair_indices(pairs, emb)
+    scores = np.einsum("ij,ij->i", emb.embeddings[ia].astype(np.float64),
+                       emb.embeddings[ib].astype(np.float64))
+    return scores, np.array([p.same for p in pairs]), np.array([p.fold for p in pairs])
+
+
+def protocol_report(scores: np.ndarray, labels: np.ndarray,
+                    folds: np.ndarray) -> dict[str, object]:
+    """The LFW figures: 10-fold accuracy (mean and std, percent; threshold fitted on
+    nine folds, applied to the tenth) and the threshold-free metrics on all pairs."""
+    cv = kfold_accuracy(scores, labels, folds)
+    return {
+        "accuracy": 100.0 * cv.mean, "accuracy_std": 100.0 * cv.std,
+        "fold_accuracies": [100.0 * a for a in cv.accuracies],
+        "fold_thresholds": cv.thresholds, **summarize(scores, labels).to_dict(),
+    }
