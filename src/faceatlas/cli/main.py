@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import core, models
+from . import core, evaluate, models
 
 app = typer.Typer(name="faceatlas", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
@@ -13,6 +13,7 @@ app.command()(core.detect)
 app.command()(core.embed)
 app.command()(core.verify)
 app.add_typer(models.app, name="models")
+app.add_typer(evaluate.app, name="evaluate")
 
 
 def main() -> None:
