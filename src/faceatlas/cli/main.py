@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import core, evaluate, models
+from . import core, evaluate, models, relations
 
 app = typer.Typer(name="faceatlas", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
@@ -14,6 +14,7 @@ app.command()(core.embed)
 app.command()(core.verify)
 app.add_typer(models.app, name="models")
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(relations.app, name="relations")
 
 
 def main() -> None:

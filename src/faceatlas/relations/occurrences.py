@@ -8,7 +8,7 @@ Anything that can list them is an :class:`OccurrenceSource`: the catalog adapter
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple, Protocol, runtime_checkable
@@ -32,7 +32,8 @@ class OccurrenceSource(Protocol):
 
     ``occurrences`` lists one item per assigned face (a person seen twice in one
     photo gives two); ``person_names`` maps ids to display names (may be partial);
-    ``thumbnail`` returns a BGR face crop of a person, or ``None``.
+    ``thumbnail`` returns a BGR face crop of a person, or ``None``; ``photo_paths``
+    gives the file of each photo id it knows.
     """
 
     def occurrences(self) -> Iterable[Occurrence]: ...
@@ -40,6 +41,8 @@ class OccurrenceSource(Protocol):
     def person_names(self) -> Mapping[int, str]: ...
 
     def thumbnail(self, person_id: int) -> np.ndarray | None: ...
+
+    def photo_paths(self, photo_ids: Sequence[int]) -> dict[int, str]: ...
 
 
 def as_time(value: datetime | str) -> datetime:
@@ -59,11 +62,12 @@ def as_time(value: datetime | str) -> datetime:
 
 class CsvOccurrences:
     """Occurrences from a CSV file with columns ``photo_id,person_id,taken_at`` and
-    an optional ``person_name``; for libraries kept outside the catalog."""
+    optional ``person_name`` and ``photo_path``; for libraries kept outside the catalog."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._names: dict[int, str] = {}
+        self._paths: dict[int, str] = {}
         self._rows: list[Occurrence] = []
         try:
             with self.path.open(newline="", encoding="utf-8") as fh:
@@ -72,7 +76,7 @@ class CsvOccurrences:
                 if missing:
                     raise RelationsError(f"{self.path}: missing column(s) "
                                          f"{', '.join(sorted(missing))}; expected "
-                                         "photo_id,person_id,taken_at[,person_name]")
+                                         "photo_id,person_id,taken_at[,person_name,photo_path]")
                 for line, row in enumerate(reader, start=2):
                     self._rows.append(self._parse(row, line))
         except FileNotFoundError:
@@ -89,6 +93,9 @@ class CsvOccurrences:
         name = (row.get("person_name") or "").strip()
         if name:
             self._names[person] = name
+        path = (row.get("photo_path") or "").strip()
+        if path:
+            self._paths[photo] = path
         return Occurrence(photo, person, as_time(row["taken_at"] or ""))
 
     def occurrences(self) -> Iterator[Occurrence]:
@@ -99,6 +106,9 @@ class CsvOccurrences:
 
     def thumbnail(self, person_id: int) -> np.ndarray | None:
         return None
+
+    def photo_paths(self, photo_ids: Sequence[int]) -> dict[int, str]:
+        return {int(p): self._paths[int(p)] for p in photo_ids if int(p) in self._paths}
 
 
 def resolve_person(text: str | int, names: Mapping[int, str]) -> int:

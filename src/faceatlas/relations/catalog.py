@@ -1,0 +1,108 @@
+"""Reading occurrences from the library catalog (:mod:`faceatlas.store`).
+
+The relation graph is derived data: it is rebuilt from the catalog's (image, person,
+taken_at) triples each time it is opened (see ``docs/benchmarks.md``, ``## Relations``,
+for the cost), so it can never disagree with the catalog after merges, splits, moved
+faces or forgotten people. Long-lived processes keep it current with the
+:class:`~faceatlas.relations.graph.RelationGraph` update methods instead.
+
+:class:`CatalogOccurrences` works with any :class:`~faceatlas.store.CatalogStore`; on the
+shipped :class:`~faceatlas.store.SQLiteStore` it reads every triple in one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..store import CatalogStore, SQLiteStore, open_store
+from ..store.base import ImageRecord
+from .errors import RelationsError
+from .occurrences import Occurrence, as_time
+
+_SQL = ("SELECT f.image_id, f.person_id, i.taken_at, i.mtime_ns FROM faces f "
+        "JOIN images i ON i.id = f.image_id JOIN people p ON p.id = f.person_id "
+        "WHERE f.person_id IS NOT NULL{hidden} ORDER BY f.image_id, f.person_id")
+
+
+def _image_time(taken_at: str | None, mtime_ns: int) -> datetime:
+    return as_time(taken_at) if taken_at else datetime.fromtimestamp(mtime_ns / 1e9)
+
+
+class CatalogOccurrences:
+    """An :class:`~faceatlas.relations.occurrences.OccurrenceSource` over a catalog.
+
+    Args:
+        store: an open catalog.
+        include_hidden: also count people marked ``hidden`` (left out by default).
+    """
+
+    def __init__(self, store: CatalogStore, include_hidden: bool = False) -> None:
+        self.store = store
+        self.include_hidden = include_hidden
+        people = store.people()
+        self._names = {p.id: p.name for p in people if p.name}
+        self._hidden = {p.id for p in people if p.hidden}
+
+    def occurrences(self) -> Iterator[Occurrence]:
+        if isinstance(self.store, SQLiteStore):
+            yield from self._sqlite_occurrences(self.store)
+            return
+        images: dict[int, ImageRecord | None] = {}
+        for person in self.store.people():
+            if person.hidden and not self.include_hidden:
+                continue
+            for face in self.store.person_faces(person.id):
+                if face.image_id not in images:
+                    images[face.image_id] = self.store.get_image(face.image_id)
+                img = images[face.image_id]
+                if img is not None:
+                    yield Occurrence(face.image_id, person.id,
+                                     _image_time(img.taken_at, img.mtime_ns))
+
+    def _sqlite_occurrences(self, store: SQLiteStore) -> Iterator[Occurrence]:
+        sql = _SQL.format(hidden="" if self.include_hidden else " AND p.hidden = 0")
+        cache: dict[tuple[str | None, int], datetime] = {}
+        for image_id, person_id, taken_at, mtime_ns in store.connection.execute(sql):
+            key = (taken_at, mtime_ns)
+            t = cache.get(key)
+            if t is None:
+                t = cache[key] = _image_time(taken_at, mtime_ns)
+            yield Occurrence(image_id, person_id, t)
+
+    def person_names(self) -> Mapping[int, str]:
+        return self._names
+
+    def thumbnail(self, person_id: int) -> np.ndarray | None:
+        """The stored thumbnail of the person's best-quality face, as BGR."""
+        faces = sorted(self.store.person_faces(person_id), key=lambda f: (-f.quality, f.id))
+        for face in faces[:3]:
+            data = self.store.thumbnail(face.id)
+            if data:
+                img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+                if img is not None:
+                    return img
+        return None
+
+    def photo_paths(self, photo_ids: Sequence[int]) -> dict[int, str]:
+        out = {}
+        for pid in photo_ids:
+            img = self.store.get_image(int(pid))
+            if img is not None:
+                out[int(pid)] = img.path
+        return out
+
+
+def open_catalog(library: str | Path, include_hidden: bool = False) -> CatalogOccurrences:
+    """Occurrences of the library folder ``library`` (which must hold a catalog)."""
+    from ..store import CATALOG_FILE
+
+    path = Path(library) / CATALOG_FILE
+    if not path.is_file():
+        raise RelationsError(f"{library}: no catalog here ({CATALOG_FILE}); index the photos "
+                             "first with `faceatlas index`")
+    return CatalogOccurrences(open_store(Path(library)), include_hidden)
