@@ -11,6 +11,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import FaceAtlasError
+
 
 class VectorIndex(Protocol):
     """A mutable top-k cosine index over int64 ids."""
@@ -35,3 +37,15 @@ class VectorIndex(Protocol):
 
     def save(self, path: Path) -> None:
         """Write the index atomically to ``path``."""
+
+
+class IndexFileError(FaceAtlasError):
+    """A saved index file is missing, truncated, corrupt or of another model."""
+
+    exit_code = 7
+
+
+class VectorError(FaceAtlasError):
+    """Vectors or ids handed to an index are malformed (shape, norm, duplicates...)."""
+
+    exit_code = 8
