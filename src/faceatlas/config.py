@@ -15,3 +15,12 @@ def home() -> Path:
 def models_dir() -> Path:
     """Folder searched for model files that do not ship in an installed package."""
     return home() / "models"
+
+
+def library_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The photo library folder: ``override`` (``--library``), else ``$FACEATLAS_LIBRARY``,
+    else ``$FACEATLAS_HOME/library``."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get("FACEATLAS_LIBRARY")
+    return Path(env).expanduser() if env else home() / "library"

@@ -1,0 +1,54 @@
+"""An opened library folder: the catalog plus its derived vector indexes.
+
+Layout of a library folder (``--library DIR``, ``$FACEATLAS_LIBRARY``, default
+``$FACEATLAS_HOME/library``)::
+
+    catalog.sqlite          the catalog (source of truth), see faceatlas.store
+    index/<model>.faiss     vector index of one model's embeddings (derived data; its
+                            header records the model, id count and ids checksum)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..config import library_dir
+from ..errors import FaceAtlasError
+from ..store import CATALOG_FILE, CatalogStore, open_store
+from .vectors import VectorIndexes
+
+
+class Library:
+    """A photo library: ``store`` (catalog) and ``vectors`` (per-model indexes)."""
+
+    def __init__(self, root: Path, store: CatalogStore) -> None:
+        self.root = root
+        self.store = store
+        self.vectors = VectorIndexes(root / "index", store)
+
+    @classmethod
+    def open(cls, library: str | os.PathLike[str] | None = None,
+             create: bool = True) -> Library:
+        """Open the library folder (``--library``/``$FACEATLAS_LIBRARY``/default); with
+        ``create=False`` a missing library is an error rather than made empty."""
+        root = library_dir(library)
+        if not create and not (root / CATALOG_FILE).is_file():
+            raise FaceAtlasError(f"no library at {root}: index photos first with "
+                                 f"`faceatlas index FOLDER --library {root}`")
+        if root.exists() and not root.is_dir():
+            raise FaceAtlasError(f"{root}: is a file, not a library folder")
+        return cls(root, open_store(root))
+
+    def close(self) -> None:
+        """Save changed vector indexes and close the catalog."""
+        try:
+            self.vectors.save()
+        finally:
+            self.store.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,252 @@
+"""Incremental, crash-safe indexing of photo folders into a library.
+
+One run:
+
+1. **scan** the given files/folders (:mod:`.scan`): path, size, mtime of each image file;
+2. **classify** against the catalog: a stored path with the same size and mtime is
+   *unchanged* and is not even read; stored images under the scanned roots that were not
+   found are *missing* (moved or deleted);
+3. **analyse** the rest in worker processes (one engine each, one thread each): the file
+   is hashed; if the hash is already known (a missing image: moved/renamed; or the same
+   path: only touched) it is not decoded; else it is decoded and its faces found;
+4. **commit** each file as it completes, in the main process, in one transaction (image,
+   faces, embeddings together): a kill at any moment leaves whole images only, and the
+   next run carries on from there. A moved file keeps its image row (faces, person links)
+   with the new path;
+5. **delete** the missing images that no file claimed, with their faces, once every file
+   has been seen (an interrupted run deletes nothing);
+6. **save** the vector indexes. They are derived data: if the run dies before this, the
+   next opening finds them out of date and repairs them from the catalog.
+
+Bad files (unreadable, corrupt, not images, changing while read, link loops) are stored
+with ``status='error'`` and their message, and the run goes on; a file that was indexed
+before keeps its stored faces when it becomes unreadable. Ctrl-C stops after the current
+images; a full disk stops the run with a clear message and a consistent catalog.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+
+from ..engine import FaceEngine
+from ..store import CatalogError, ImageInfo, ImageRecord
+from .analysis import EngineSettings, FileResult, analyze_file, init_worker, worker_analyze
+from .core import Library
+from .scan import FoundFile, scan
+
+T = TypeVar("T")
+#: ``wrap(items, total, description)`` — a progress display around an iterator.
+Progress = Callable[[Iterable[FileResult], int, str], Iterable[FileResult]]
+
+
+@dataclass
+class IndexSummary:
+    """Counts of one ``index`` run."""
+
+    new: int = 0
+    changed: int = 0
+    moved: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    faces: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    interrupted: bool = False
+    stopped: str | None = None        # why the run stopped early (disk full...)
+    seconds: float = 0.0
+    analysed: int = 0                 # files decoded and run through the models
+
+    def to_dict(self) -> dict[str, object]:
+        return {"new": self.new, "changed": self.changed, "moved": self.moved,
+                "deleted": self.deleted, "unchanged": self.unchanged, "faces": self.faces,
+                "errors": len(self.errors), "error_files": self.errors,
+                "interrupted": self.interrupted, "stopped": self.stopped,
+                "analysed": self.analysed, "seconds": round(self.seconds, 3)}
+
+
+class Indexer:
+    """Indexes folders into ``library``.
+
+    Args:
+        library: the opened library.
+        settings: engine options for the workers.
+        workers: worker processes; 0 analyses in this process (with ``engine`` if given).
+        album: album name for every file of the run (default: each file's folder name).
+        progress: wraps the stream of results for display (e.g. a Rich progress bar).
+    """
+
+    def __init__(self, library: Library, settings: EngineSettings | None = None,
+                 workers: int = 1, album: str | None = None,
+                 progress: Progress | None = None, engine: FaceEngine | None = None) -> None:
+        self.library = library
+        self.store = library.store
+        self.settings = settings or EngineSettings()
+        self.workers = max(0, workers)
+        self.album = album
+        self.progress = progress
+        self._engine = engine
+        self._queue: deque[tuple[str, bool]] = deque()
+
+    # -- the run -----------------------------------------------------------------------
+    def run(self, paths: list[str | os.PathLike[str]]) -> IndexSummary:
+        """Index ``paths`` (files or folders) and return the counts."""
+        start = time.perf_counter()
+        summary = IndexSummary()
+        found = scan(paths, skip=self.library.root)
+        for model in self.store.embedding_models():  # check/repair before any change
+            self.library.vectors.get(model)
+        existing = {r.path: r for r in self.store.images_under(found.roots)}
+        seen = {f.path for f in found.files}
+        todo: list[FoundFile] = []
+        for f in found.files:
+            rec = existing.get(f.path)
+            if rec and rec.status != "error" and (rec.size, rec.mtime_ns) == (f.size,
+                                                                               f.mtime_ns):
+                summary.unchanged += 1
+            else:
+                todo.append(f)
+        scan_failed = {p for p, _ in found.errors}
+        self._missing = {r.id: r for p, r in existing.items()
+                         if p not in seen and p not in scan_failed}
+        self._claimed: set[int] = set()
+        known = {r.content_hash for r in self._missing.values() if r.content_hash}
+        known |= {existing[f.path].content_hash or "" for f in todo
+                  if f.path in existing and existing[f.path].status != "error"}
+        self._existing = existing
+        self._stats = {f.path: f for f in found.files}
+        try:
+            for path, message in found.errors:
+                self._error(path, message, summary)
+            results = self._results([f.path for f in todo], frozenset(known - {""}))
+            shown = self.progress(results, len(todo), "indexing") if self.progress else results
+            try:
+                for res in shown:
+                    self._commit(res, summary)
+            finally:
+                close = getattr(results, "close", None)
+                if close is not None:
+                    close()
+            self._delete_missing(summary)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+        except CatalogError as exc:
+            summary.stopped = str(exc)
+        finally:
+            try:
+                self.library.vectors.save()
+            except OSError as exc:  # derived data: rebuilt from the catalog next time
+                summary.stopped = summary.stopped or f"vector index not saved ({exc})"
+            summary.seconds = time.perf_counter() - start
+        return summary
+
+    # -- analysis ----------------------------------------------------------------------
+    def _results(self, paths: list[str], known: frozenset[str]) -> Iterator[FileResult]:
+        self._queue = deque((p, False) for p in paths)
+        if self.workers == 0:
+            engine = self._engine or self.settings.build()
+            while self._queue:
+                path, force = self._queue.popleft()
+                yield analyze_file(engine, path, known, force)
+            return
+        if not self._queue:
+            return
+        ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                   initializer=init_worker, initargs=(self.settings, known))
+        pending: dict[Future[FileResult], str] = {}
+        try:
+            while self._queue or pending:
+                while self._queue and len(pending) < self.workers * 4:
+                    path, force = self._queue.popleft()
+                    pending[pool.submit(worker_analyze, path, force)] = path
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: pending[f]):
+                    pending.pop(fut)
+                    yield fut.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- commits -----------------------------------------------------------------------
+    def _info(self, res: FileResult, status: str = "ok", error: str | None = None) -> ImageInfo:
+        folder = os.path.dirname(res.path)
+        return ImageInfo(path=res.path, folder=folder,
+                         album=self.album or os.path.basename(folder) or folder,
+                         content_hash=res.content_hash, size=res.size, mtime_ns=res.mtime_ns,
+                         width=res.width, height=res.height, taken_at=res.taken_at,
+                         taken_at_source=res.taken_at_source,  # type: ignore[arg-type]
+                         gps_lat=res.gps_lat, gps_lon=res.gps_lon,
+                         status=status, error=error)  # type: ignore[arg-type]
+
+    def _error(self, path: str, message: str, summary: IndexSummary,
+               res: FileResult | None = None) -> None:
+        summary.errors.append({"path": path, "error": message})
+        stat = self._stats.get(path)
+        res = res or FileResult(path, size=stat.size if stat else 0,
+                                mtime_ns=stat.mtime_ns if stat else 0)
+        self.store.record_error(self._info(res, "error", message))
+
+    def _move_source(self, res: FileResult) -> ImageRecord | None:
+        """The stored image this file is a moved copy of, if any."""
+        h = res.content_hash
+        for rec in self._missing.values():
+            if rec.content_hash == h and rec.id not in self._claimed and rec.status != "error":
+                return rec
+        if h is None:
+            return None
+        for rec in self.store.images_by_hash(h):  # moved from outside the scanned roots
+            if (rec.path != res.path and rec.id not in self._claimed and rec.status != "error"
+                    and not os.path.lexists(rec.path)):
+                return rec
+        return None
+
+    def _commit(self, res: FileResult, summary: IndexSummary) -> None:
+        if res.error is not None:
+            self._error(res.path, res.error, summary, res)
+            return
+        stored = self._existing.get(res.path)
+        vectors = self.library.vectors
+        if stored and stored.status != "error" and stored.content_hash == res.content_hash:
+            vectors.remove(self.store.relocate_image(stored.id, self._info(res)))  # touched
+            summary.unchanged += 1
+            return
+        source = self._move_source(res)
+        if source is not None:
+            self._claimed.add(source.id)
+            vectors.remove(self.store.relocate_image(source.id, self._info(res)))
+            summary.moved += 1
+            return
+        if not res.analyzed:  # hashed only, but not a move after all: analyse it fully
+            self._queue.append((res.path, True))
+            return
+        for model in {f.model for f in res.faces}:
+            vectors.get(model)  # open (and check) before the catalog changes
+        saved = self.store.save_image(self._info(res, "ok" if res.faces else "noface"),
+                                      res.faces)
+        vectors.remove(saved.removed_face_ids)
+        by_model: dict[str, list[int]] = {}
+        for i, face in enumerate(res.faces):
+            by_model.setdefault(face.model, []).append(i)
+        for model, idx in by_model.items():
+            vecs = np.stack([np.asarray(res.faces[i].vector, np.float32) for i in idx])
+            vectors.add(model, np.array([saved.face_ids[i] for i in idx], np.int64), vecs)
+        summary.analysed += 1
+        summary.faces += len(res.faces)
+        if stored is not None and stored.status != "error":
+            summary.changed += 1
+        else:
+            summary.new += 1
+
+    def _delete_missing(self, summary: IndexSummary) -> None:
+        gone = [r.id for r in self._missing.values()
+                if r.id not in self._claimed and not os.path.lexists(r.path)]
+        if gone:
+            self.library.vectors.remove(self.store.delete_images(gone))
+            summary.deleted += len(gone)

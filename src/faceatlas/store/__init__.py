@@ -1,0 +1,32 @@
+"""The catalog of a photo library: the source of truth for images, faces, embeddings,
+people and user decisions. Callers use the :class:`CatalogStore` interface;
+:func:`open_store` returns the SQLite implementation."""
+
+from pathlib import Path
+
+from .base import (
+    CatalogError,
+    CatalogStore,
+    Decision,
+    DiskFullError,
+    FaceFilter,
+    FaceRecord,
+    ImageInfo,
+    ImageRecord,
+    NewFace,
+    Person,
+    SaveResult,
+)
+from .sqlite import SQLiteStore
+
+CATALOG_FILE = "catalog.sqlite"
+
+
+def open_store(library: Path) -> CatalogStore:
+    """Open (creating if needed) the catalog of the library folder ``library``."""
+    return SQLiteStore(Path(library) / CATALOG_FILE)
+
+
+__all__ = ["CATALOG_FILE", "CatalogError", "CatalogStore", "Decision", "DiskFullError",
+           "FaceFilter", "FaceRecord", "ImageInfo", "ImageRecord", "NewFace", "Person",
+           "SQLiteStore", "SaveResult", "open_store"]

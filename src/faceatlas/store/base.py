@@ -1,0 +1,282 @@
+"""The catalog interface: records and the :class:`CatalogStore` protocol.
+
+The catalog is the source of truth of a photo library. Every caller (the ``index``,
+``enroll``, ``identify`` and ``search`` commands, clustering, the relation graph) talks
+to a :class:`CatalogStore`; :class:`~faceatlas.store.sqlite.SQLiteStore` is the
+implementation shipped, and another backend (e.g. PostgreSQL + pgvector) plugs in by
+implementing the same protocol.
+
+Data model (one row per...):
+
+* **image** — a file: path (unique), content hash, size, mtime, pixel size, when it was
+  taken (EXIF ``DateTimeOriginal``, else the file's mtime), GPS position, folder, album,
+  ``status`` (``ok`` faces found / ``noface`` / ``error`` with its message) and
+  ``face_count`` (the number of face rows written with it, in the same transaction).
+* **face** — one detected face of an image: box, five landmarks, detector score,
+  quality (with its cues), a small JPEG thumbnail, and an optional link to a person
+  (``assigned_by`` ``"user"`` for enrolments and corrections, ``"auto"`` for clustering).
+* **embedding** — the vector of a face for one recognition model; several models may
+  coexist and are never mixed.
+* **person** — name (unique, case-insensitive, may be empty for unnamed clusters), notes,
+  ``hidden`` and ``do_not_recognise`` flags.
+* **decision** — the log of user corrections (kind, face, person, other person, time),
+  kept so that automatic steps can respect them.
+
+Face and image ids are never reused, so an id always names the same face; the vector
+index (derived data) is keyed by face id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+
+from ..errors import FaceAtlasError
+
+ImageStatus = Literal["ok", "noface", "error"]
+AssignedBy = Literal["auto", "user"]
+
+#: Decision kinds written by faceatlas; other stages may add their own strings.
+DECISION_KINDS = ("enroll", "assign", "unassign", "merge", "split", "reject", "rename")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageInfo:
+    """What is known about an image file when it is (re)indexed."""
+
+    path: str                       # absolute path, the file's identity in the catalog
+    folder: str                     # absolute path of the parent folder
+    album: str                      # parent folder name unless given
+    content_hash: str | None        # blake2b-256 hex of the bytes; None if unreadable
+    size: int
+    mtime_ns: int
+    width: int | None = None
+    height: int | None = None
+    taken_at: str | None = None     # ISO 8601 local time, "YYYY-MM-DDTHH:MM:SS"
+    taken_at_source: Literal["exif", "mtime"] | None = None
+    gps_lat: float | None = None
+    gps_lon: float | None = None
+    status: ImageStatus = "ok"
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageRecord(ImageInfo):
+    """An image row of the catalog."""
+
+    id: int
+    face_count: int = 0
+    indexed_at: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewFace:
+    """A face to store with its image: detection, quality, thumbnail and embedding."""
+
+    box: tuple[float, float, float, float]          # x, y, w, h in pixels
+    landmarks: np.ndarray                           # (5, 2) float32
+    det_score: float
+    quality: float
+    quality_components: dict[str, float] = field(default_factory=dict)
+    thumbnail: bytes | None = None                  # JPEG, ~64 px
+    model: str = ""                                 # embedding model id
+    vector: np.ndarray | None = None                # (dim,) float32, unit norm
+
+
+@dataclass(frozen=True, kw_only=True)
+class FaceRecord:
+    """A face row of the catalog (thumbnail and vectors are fetched separately)."""
+
+    id: int
+    image_id: int
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray
+    det_score: float
+    quality: float
+    quality_components: dict[str, float]
+    person_id: int | None
+    assigned_by: AssignedBy | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Person:
+    """A person row."""
+
+    id: int
+    name: str | None
+    notes: str = ""
+    hidden: bool = False
+    do_not_recognise: bool = False
+    created_at: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision:
+    """One logged user correction."""
+
+    id: int
+    kind: str
+    face_id: int | None
+    person_id: int | None
+    other_person_id: int | None
+    created_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FaceFilter:
+    """Restrictions on which faces take part in a search (all optional, combined with AND).
+
+    ``folder`` matches the folder and its sub-folders; ``since``/``until`` compare with
+    ``taken_at`` (ISO dates or date-times, inclusive); ``person`` is a person id;
+    ``enrolled_only`` keeps faces linked to a person who may be recognised.
+    """
+
+    folder: str | None = None
+    album: str | None = None
+    since: str | None = None
+    until: str | None = None
+    person: int | None = None
+    min_quality: float | None = None
+    enrolled_only: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return self == FaceFilter()
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """Outcome of :meth:`CatalogStore.save_image`."""
+
+    image_id: int
+    face_ids: list[int]
+    removed_face_ids: list[int]
+
+
+class CatalogStore(Protocol):
+    """The catalog of a photo library. Each mutating method is one transaction: it is
+    applied whole or not at all."""
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the catalog."""
+
+    def schema_version(self) -> int:
+        """The schema version the catalog is at."""
+
+    def check(self) -> list[str]:
+        """Integrity problems found (empty when the catalog is consistent)."""
+
+    def stats(self) -> dict[str, int]:
+        """Row counts: images (and per status), faces, embeddings, people, decisions."""
+
+    # -- images ------------------------------------------------------------------------
+    def get_image(self, image_id: int) -> ImageRecord | None:
+        """The image with this id."""
+
+    def image_by_path(self, path: str) -> ImageRecord | None:
+        """The image stored at this absolute path."""
+
+    def images_by_hash(self, content_hash: str) -> list[ImageRecord]:
+        """Images whose bytes have this hash (duplicates, moved files)."""
+
+    def images_under(self, roots: Sequence[str]) -> list[ImageRecord]:
+        """Images whose path is one of ``roots`` or lies inside one of them."""
+
+    def iter_images(self) -> Iterator[ImageRecord]:
+        """Every image, by id."""
+
+    def save_image(self, info: ImageInfo, faces: Sequence[NewFace]) -> SaveResult:
+        """Insert or replace (by path) an image with all its faces and embeddings, in one
+        transaction. Faces previously stored for that path are deleted (their ids are
+        returned so derived indexes can drop them)."""
+
+    def record_error(self, info: ImageInfo) -> int:
+        """Store a file that could not be indexed (``status='error'``) unless the path
+        already holds a good image, which is kept untouched. Returns the image id."""
+
+    def relocate_image(self, image_id: int, info: ImageInfo) -> list[int]:
+        """Give an image a new path / size / mtime (moved, renamed or touched file),
+        keeping its faces and person links. A different image stored at the new path is
+        deleted first; its face ids are returned."""
+
+    def delete_images(self, image_ids: Sequence[int]) -> list[int]:
+        """Delete images with their faces and embeddings; returns the deleted face ids."""
+
+    # -- faces -------------------------------------------------------------------------
+    def get_face(self, face_id: int) -> FaceRecord | None:
+        """The face with this id."""
+
+    def faces_of_image(self, image_id: int) -> list[FaceRecord]:
+        """Every face of an image."""
+
+    def faces(self, face_ids: Sequence[int]) -> dict[int, FaceRecord]:
+        """Faces by id (unknown ids are left out)."""
+
+    def thumbnail(self, face_id: int) -> bytes | None:
+        """The face's JPEG thumbnail."""
+
+    def face_ids(self, model: str, flt: FaceFilter | None = None) -> np.ndarray:
+        """Ids (int64, ascending) of faces with an embedding of ``model`` that pass
+        ``flt``."""
+
+    def assign_faces(self, face_ids: Sequence[int], person_id: int | None,
+                     by: AssignedBy, decision: str | None = None) -> None:
+        """Link faces to a person (or unlink with None); when ``decision`` is given the
+        change is logged as a decision of that kind for each face."""
+
+    # -- embeddings --------------------------------------------------------------------
+    def embedding_models(self) -> dict[str, int]:
+        """Models with stored embeddings and their dimension."""
+
+    def embeddings(self, model: str, face_ids: Sequence[int] | None = None,
+                   batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids int64 (n,), vectors float32 (n, dim)) batches, by ascending id."""
+
+    def put_embeddings(self, model: str, face_ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Store (or replace) embeddings of existing faces for ``model``."""
+
+    # -- people ------------------------------------------------------------------------
+    def create_person(self, name: str | None, notes: str = "") -> Person:
+        """Add a person; names are unique ignoring case."""
+
+    def get_person(self, person_id: int) -> Person | None:
+        """The person with this id."""
+
+    def person_by_name(self, name: str) -> Person | None:
+        """The person with this name (case-insensitive)."""
+
+    def people(self) -> list[Person]:
+        """Every person, by id."""
+
+    def update_person(self, person_id: int, *, name: str | None = None,
+                      notes: str | None = None, hidden: bool | None = None,
+                      do_not_recognise: bool | None = None) -> Person:
+        """Change a person's fields (None leaves a field as is)."""
+
+    def person_faces(self, person_id: int) -> list[FaceRecord]:
+        """Faces linked to a person."""
+
+    # -- decisions ---------------------------------------------------------------------
+    def record_decision(self, kind: str, face_id: int | None = None,
+                        person_id: int | None = None,
+                        other_person_id: int | None = None) -> Decision:
+        """Log a user correction."""
+
+    def decisions(self) -> list[Decision]:
+        """Every logged decision, oldest first."""
+
+
+class CatalogError(FaceAtlasError):
+    """The catalog cannot be opened or written (locked, corrupt, newer schema...)."""
+
+    exit_code = 7
+
+
+class DiskFullError(CatalogError):
+    """The catalog could not be written because the disk (or its size limit) is full."""
+
+    exit_code = 8

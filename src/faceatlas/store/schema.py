@@ -1,0 +1,84 @@
+"""SQLite schema of the catalog, as an ordered list of migrations.
+
+``MIGRATIONS[i]`` brings a catalog from version ``i`` to ``i + 1``; the version reached is
+kept in the one-row ``schema_version`` table. To change the schema, append a migration
+(never edit a released one). Columns are documented in :mod:`faceatlas.store.base`.
+"""
+
+from __future__ import annotations
+
+V1 = """
+CREATE TABLE images (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    path            TEXT NOT NULL UNIQUE,
+    folder          TEXT NOT NULL,
+    album           TEXT NOT NULL,
+    content_hash    TEXT,
+    size            INTEGER NOT NULL,
+    mtime_ns        INTEGER NOT NULL,
+    width           INTEGER,
+    height          INTEGER,
+    taken_at        TEXT,
+    taken_at_source TEXT CHECK (taken_at_source IN ('exif', 'mtime')),
+    gps_lat         REAL,
+    gps_lon         REAL,
+    status          TEXT NOT NULL CHECK (status IN ('ok', 'noface', 'error')),
+    error           TEXT,
+    face_count      INTEGER NOT NULL DEFAULT 0,
+    indexed_at      TEXT NOT NULL
+);
+CREATE INDEX images_hash ON images (content_hash);
+CREATE INDEX images_folder ON images (folder);
+CREATE INDEX images_album ON images (album);
+CREATE INDEX images_taken ON images (taken_at);
+
+CREATE TABLE people (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    name             TEXT UNIQUE COLLATE NOCASE,
+    notes            TEXT NOT NULL DEFAULT '',
+    hidden           INTEGER NOT NULL DEFAULT 0,
+    do_not_recognise INTEGER NOT NULL DEFAULT 0,
+    created_at       TEXT NOT NULL
+);
+
+CREATE TABLE faces (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    image_id           INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    box_x              REAL NOT NULL,
+    box_y              REAL NOT NULL,
+    box_w              REAL NOT NULL,
+    box_h              REAL NOT NULL,
+    landmarks          BLOB NOT NULL,          -- 10 float32: (x, y) of 5 points
+    det_score          REAL NOT NULL,
+    quality            REAL NOT NULL,
+    quality_components TEXT NOT NULL DEFAULT '{}',  -- JSON {cue: value}
+    thumbnail          BLOB,                   -- JPEG, ~64 px
+    person_id          INTEGER REFERENCES people (id) ON DELETE SET NULL,
+    assigned_by        TEXT CHECK (assigned_by IN ('auto', 'user'))
+);
+CREATE INDEX faces_image ON faces (image_id);
+CREATE INDEX faces_person ON faces (person_id);
+
+CREATE TABLE embeddings (
+    face_id INTEGER NOT NULL REFERENCES faces (id) ON DELETE CASCADE,
+    model   TEXT NOT NULL,
+    dim     INTEGER NOT NULL,
+    vector  BLOB NOT NULL,                     -- dim float32, unit norm
+    PRIMARY KEY (face_id, model)
+);
+CREATE INDEX embeddings_model ON embeddings (model, face_id);
+
+CREATE TABLE decisions (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind            TEXT NOT NULL,
+    face_id         INTEGER REFERENCES faces (id) ON DELETE SET NULL,
+    person_id       INTEGER REFERENCES people (id) ON DELETE SET NULL,
+    other_person_id INTEGER REFERENCES people (id) ON DELETE SET NULL,
+    created_at      TEXT NOT NULL
+);
+"""
+
+#: Migration scripts, in order; the catalog's version is the number applied.
+MIGRATIONS: tuple[str, ...] = (V1,)
+
+SCHEMA_VERSION = len(MIGRATIONS)

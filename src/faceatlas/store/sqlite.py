@@ -1,0 +1,473 @@
+"""SQLite implementation of :class:`~faceatlas.store.base.CatalogStore`.
+
+One file (``catalog.sqlite``) in WAL mode with foreign keys on. Each mutating method runs
+in one ``BEGIN IMMEDIATE`` transaction, so a crash (even SIGKILL) leaves either the whole
+change or none of it; ``synchronous=NORMAL`` keeps that guarantee for process crashes
+(after a power cut the last few commits may be lost, never half of one). SQLite errors
+become :class:`CatalogError` / :class:`DiskFullError` with an actionable message.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import (
+    AssignedBy,
+    CatalogError,
+    Decision,
+    DiskFullError,
+    FaceFilter,
+    FaceRecord,
+    ImageInfo,
+    ImageRecord,
+    NewFace,
+    Person,
+    SaveResult,
+)
+from .schema import MIGRATIONS, SCHEMA_VERSION
+
+_IMAGE_COLS = ("id, path, folder, album, content_hash, size, mtime_ns, width, height, taken_at, "
+               "taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at")
+_FACE_COLS = ("id, image_id, box_x, box_y, box_w, box_h, landmarks, det_score, quality, "
+              "quality_components, person_id, assigned_by")
+_CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="seconds")
+
+
+class SQLiteStore:
+    """The catalog in one SQLite file (see :class:`~faceatlas.store.base.CatalogStore`)."""
+
+    def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(self.path), timeout=timeout,
+                                         isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise CatalogError(f"{self.path}: cannot open the catalog ({exc})") from None
+        with self._errors():
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+
+    # -- plumbing ----------------------------------------------------------------------
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The raw connection (for diagnostics and fault-injection in tests)."""
+        return self._conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise self._translate(exc) from None
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"{self.path}: the catalog is damaged ({exc}); restore it "
+                               "from a backup or index the photos into a new library") from None
+
+    def _translate(self, exc: sqlite3.OperationalError) -> CatalogError:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code == sqlite3.SQLITE_FULL or "disk is full" in str(exc):
+            return DiskFullError(f"{self.path}: disk full while writing the catalog; free "
+                                 "some space and run the command again (what was saved is kept)")
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(exc):
+            return CatalogError(f"{self.path}: the catalog is busy (another faceatlas command "
+                                "is writing it); try again when it has finished")
+        return CatalogError(f"{self.path}: catalog error ({exc})")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._errors():
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row | tuple[Any, ...]]:
+        with self._errors():
+            return list(self._conn.execute(sql, params))
+
+    def _migrate(self) -> None:
+        self._conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = self._conn.execute("SELECT version FROM schema_version").fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise CatalogError(f"{self.path}: catalog schema v{version} is newer than this "
+                               f"faceatlas (v{SCHEMA_VERSION}); upgrade faceatlas")
+        for target in range(version, SCHEMA_VERSION):
+            with self._tx() as c:
+                for stmt in MIGRATIONS[target].split(";"):
+                    if stmt.strip():
+                        c.execute(stmt)
+                c.execute("DELETE FROM schema_version")
+                c.execute("INSERT INTO schema_version VALUES (?)", (target + 1,))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def schema_version(self) -> int:
+        return int(self._query("SELECT version FROM schema_version")[0][0])
+
+    def check(self) -> list[str]:
+        problems = [r[0] for r in self._query("PRAGMA integrity_check") if r[0] != "ok"]
+        problems += [f"foreign key: {tuple(r)}" for r in self._query("PRAGMA foreign_key_check")]
+        for image_id, path, expected, found in self._query(
+                "SELECT i.id, i.path, i.face_count, COUNT(f.id) FROM images i "
+                "LEFT JOIN faces f ON f.image_id = i.id GROUP BY i.id "
+                "HAVING COUNT(f.id) != i.face_count"):
+            problems.append(f"image {image_id} ({path}): {found} faces stored, {expected} "
+                            "expected")
+        for (face_id,) in self._query("SELECT f.id FROM faces f WHERE NOT EXISTS "
+                                      "(SELECT 1 FROM embeddings e WHERE e.face_id = f.id)"):
+            problems.append(f"face {face_id} has no embedding")
+        return problems
+
+    def stats(self) -> dict[str, int]:
+        out = {"images": 0, "ok": 0, "noface": 0, "error": 0}
+        for status, n in self._query("SELECT status, COUNT(*) FROM images GROUP BY status"):
+            out[status] = n
+            out["images"] += n
+        for table in ("faces", "embeddings", "people", "decisions"):
+            out[table] = int(self._query(f"SELECT COUNT(*) FROM {table}")[0][0])
+        return out
+
+    # -- images ------------------------------------------------------------------------
+    @staticmethod
+    def _image(row: Sequence[Any]) -> ImageRecord:
+        (id_, path, folder, album, h, size, mtime, w, ht, taken, src, lat, lon, status, err,
+         n, at) = row
+        return ImageRecord(id=id_, path=path, folder=folder, album=album, content_hash=h,
+                           size=size, mtime_ns=mtime, width=w, height=ht, taken_at=taken,
+                           taken_at_source=src, gps_lat=lat, gps_lon=lon, status=status,
+                           error=err, face_count=n, indexed_at=at)
+
+    def get_image(self, image_id: int) -> ImageRecord | None:
+        rows = self._query(f"SELECT {_IMAGE_COLS} FROM images WHERE id = ?", (image_id,))
+        return self._image(rows[0]) if rows else None
+
+    def image_by_path(self, path: str) -> ImageRecord | None:
+        rows = self._query(f"SELECT {_IMAGE_COLS} FROM images WHERE path = ?", (path,))
+        return self._image(rows[0]) if rows else None
+
+    def images_by_hash(self, content_hash: str) -> list[ImageRecord]:
+        return [self._image(r) for r in self._query(
+            f"SELECT {_IMAGE_COLS} FROM images WHERE content_hash = ? ORDER BY id",
+            (content_hash,))]
+
+    def images_under(self, roots: Sequence[str]) -> list[ImageRecord]:
+        out: dict[int, ImageRecord] = {}
+        for root in roots:
+            prefix = root.rstrip("/\\") + "/"
+            for r in self._query(
+                    f"SELECT {_IMAGE_COLS} FROM images WHERE path = ? OR "
+                    "substr(path, 1, length(?)) = ?", (root, prefix, prefix)):
+                rec = self._image(r)
+                out[rec.id] = rec
+        return [out[k] for k in sorted(out)]
+
+    def iter_images(self) -> Iterator[ImageRecord]:
+        for r in self._query(f"SELECT {_IMAGE_COLS} FROM images ORDER BY id"):
+            yield self._image(r)
+
+    @staticmethod
+    def _info_values(info: ImageInfo) -> tuple[Any, ...]:
+        return (info.path, info.folder, info.album, info.content_hash, info.size, info.mtime_ns,
+                info.width, info.height, info.taken_at, info.taken_at_source, info.gps_lat,
+                info.gps_lon, info.status, info.error)
+
+    def _face_ids_of(self, c: sqlite3.Connection, image_ids: Sequence[int]) -> list[int]:
+        out: list[int] = []
+        for i in range(0, len(image_ids), _CHUNK):
+            part = list(image_ids[i:i + _CHUNK])
+            marks = ",".join("?" * len(part))
+            out += [r[0] for r in c.execute(
+                f"SELECT id FROM faces WHERE image_id IN ({marks}) ORDER BY id", part)]
+        return out
+
+    def save_image(self, info: ImageInfo, faces: Sequence[NewFace]) -> SaveResult:
+        with self._tx() as c:
+            row = c.execute("SELECT id FROM images WHERE path = ?", (info.path,)).fetchone()
+            removed: list[int] = []
+            values = (*self._info_values(info), len(faces), _now())
+            if row is None:
+                image_id = int(c.execute(
+                    "INSERT INTO images (path, folder, album, content_hash, size, mtime_ns, "
+                    "width, height, taken_at, taken_at_source, gps_lat, gps_lon, status, "
+                    "error, face_count, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    values).lastrowid or 0)
+            else:
+                image_id = int(row[0])
+                removed = self._face_ids_of(c, [image_id])
+                c.execute("DELETE FROM faces WHERE image_id = ?", (image_id,))
+                c.execute(
+                    "UPDATE images SET path=?, folder=?, album=?, content_hash=?, size=?, "
+                    "mtime_ns=?, width=?, height=?, taken_at=?, taken_at_source=?, gps_lat=?, "
+                    "gps_lon=?, status=?, error=?, face_count=?, indexed_at=? WHERE id=?",
+                    (*values, image_id))
+            face_ids = [self._insert_face(c, image_id, f) for f in faces]
+        return SaveResult(image_id, face_ids, removed)
+
+    @staticmethod
+    def _insert_face(c: sqlite3.Connection, image_id: int, f: NewFace) -> int:
+        lm = np.asarray(f.landmarks, np.float32).reshape(10)
+        face_id = int(c.execute(
+            "INSERT INTO faces (image_id, box_x, box_y, box_w, box_h, landmarks, det_score, "
+            "quality, quality_components, thumbnail) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (image_id, *(float(v) for v in f.box), lm.tobytes(), float(f.det_score),
+             float(f.quality), json.dumps(f.quality_components), f.thumbnail)).lastrowid or 0)
+        if f.vector is not None:
+            vec = np.asarray(f.vector, np.float32).reshape(-1)
+            c.execute("INSERT INTO embeddings (face_id, model, dim, vector) VALUES (?,?,?,?)",
+                      (face_id, f.model, vec.size, vec.tobytes()))
+        return face_id
+
+    def record_error(self, info: ImageInfo) -> int:
+        with self._tx() as c:
+            row = c.execute("SELECT id, status FROM images WHERE path = ?",
+                            (info.path,)).fetchone()
+            if row is not None and row[1] != "error":
+                return int(row[0])
+            if row is not None:
+                c.execute("UPDATE images SET error = ?, indexed_at = ? WHERE id = ?",
+                          (info.error, _now(), row[0]))
+                return int(row[0])
+            return int(c.execute(
+                "INSERT INTO images (path, folder, album, content_hash, size, mtime_ns, width, "
+                "height, taken_at, taken_at_source, gps_lat, gps_lon, status, error, "
+                "face_count, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'error',?,0,?)",
+                (*self._info_values(info)[:12], info.error, _now())).lastrowid or 0)
+
+    def relocate_image(self, image_id: int, info: ImageInfo) -> list[int]:
+        with self._tx() as c:
+            other = c.execute("SELECT id FROM images WHERE path = ? AND id != ?",
+                              (info.path, image_id)).fetchone()
+            removed: list[int] = []
+            if other is not None:
+                removed = self._face_ids_of(c, [int(other[0])])
+                c.execute("DELETE FROM images WHERE id = ?", (other[0],))
+            c.execute("UPDATE images SET path=?, folder=?, album=?, size=?, mtime_ns=? "
+                      "WHERE id=?",
+                      (info.path, info.folder, info.album, info.size, info.mtime_ns, image_id))
+        return removed
+
+    def delete_images(self, image_ids: Sequence[int]) -> list[int]:
+        ids = [int(i) for i in image_ids]
+        with self._tx() as c:
+            removed = self._face_ids_of(c, ids)
+            for i in range(0, len(ids), _CHUNK):
+                part = ids[i:i + _CHUNK]
+                c.execute(f"DELETE FROM images WHERE id IN ({','.join('?' * len(part))})", part)
+        return removed
+
+    # -- faces -------------------------------------------------------------------------
+    @staticmethod
+    def _face(row: Sequence[Any]) -> FaceRecord:
+        (id_, image_id, x, y, w, h, lm, det, q, comps, person, by) = row
+        return FaceRecord(id=id_, image_id=image_id, box=(x, y, w, h),
+                          landmarks=np.frombuffer(lm, np.float32).reshape(5, 2),
+                          det_score=det, quality=q, quality_components=json.loads(comps),
+                          person_id=person, assigned_by=by)
+
+    def get_face(self, face_id: int) -> FaceRecord | None:
+        rows = self._query(f"SELECT {_FACE_COLS} FROM faces WHERE id = ?", (face_id,))
+        return self._face(rows[0]) if rows else None
+
+    def faces_of_image(self, image_id: int) -> list[FaceRecord]:
+        return [self._face(r) for r in self._query(
+            f"SELECT {_FACE_COLS} FROM faces WHERE image_id = ? ORDER BY id", (image_id,))]
+
+    def faces(self, face_ids: Sequence[int]) -> dict[int, FaceRecord]:
+        ids = [int(i) for i in face_ids]
+        out: dict[int, FaceRecord] = {}
+        for i in range(0, len(ids), _CHUNK):
+            part = ids[i:i + _CHUNK]
+            for r in self._query(f"SELECT {_FACE_COLS} FROM faces WHERE id IN "
+                                 f"({','.join('?' * len(part))})", part):
+                rec = self._face(r)
+                out[rec.id] = rec
+        return out
+
+    def thumbnail(self, face_id: int) -> bytes | None:
+        rows = self._query("SELECT thumbnail FROM faces WHERE id = ?", (face_id,))
+        return bytes(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def face_ids(self, model: str, flt: FaceFilter | None = None) -> np.ndarray:
+        flt = flt or FaceFilter()
+        where: list[str] = ["e.model = ?"]
+        params: list[object] = [model]
+        if flt.folder is not None:
+            folder = flt.folder.rstrip("/\\")
+            where.append("(i.folder = ? OR substr(i.folder, 1, length(?)) = ?)")
+            params += [folder, folder + "/", folder + "/"]
+        if flt.album is not None:
+            where.append("i.album = ?")
+            params.append(flt.album)
+        if flt.since is not None:
+            where.append("i.taken_at >= ?")
+            params.append(flt.since)
+        if flt.until is not None:
+            until = flt.until if "T" in flt.until else flt.until + "T99"  # whole last day
+            where.append("i.taken_at <= ?")
+            params.append(until)
+        if flt.person is not None:
+            where.append("f.person_id = ?")
+            params.append(flt.person)
+        if flt.min_quality is not None:
+            where.append("f.quality >= ?")
+            params.append(flt.min_quality)
+        join = ""
+        if flt.enrolled_only:
+            join = " JOIN people p ON p.id = f.person_id"
+            where.append("p.do_not_recognise = 0")
+        rows = self._query(
+            "SELECT f.id FROM faces f JOIN images i ON i.id = f.image_id "
+            f"JOIN embeddings e ON e.face_id = f.id{join} WHERE {' AND '.join(where)} "
+            "ORDER BY f.id", params)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def assign_faces(self, face_ids: Sequence[int], person_id: int | None,
+                     by: AssignedBy, decision: str | None = None) -> None:
+        with self._tx() as c:
+            for fid in face_ids:
+                c.execute("UPDATE faces SET person_id = ?, assigned_by = ? WHERE id = ?",
+                          (person_id, by if person_id is not None else None, int(fid)))
+                if decision is not None:
+                    c.execute("INSERT INTO decisions (kind, face_id, person_id, created_at) "
+                              "VALUES (?,?,?,?)", (decision, int(fid), person_id, _now()))
+
+    # -- embeddings --------------------------------------------------------------------
+    def embedding_models(self) -> dict[str, int]:
+        return {m: int(d) for m, d in self._query(
+            "SELECT model, MAX(dim) FROM embeddings GROUP BY model ORDER BY model")}
+
+    def embeddings(self, model: str, face_ids: Sequence[int] | None = None,
+                   batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        if face_ids is None:
+            last = -1
+            while True:
+                rows = self._query("SELECT face_id, vector FROM embeddings WHERE model = ? "
+                                   "AND face_id > ? ORDER BY face_id LIMIT ?",
+                                   (model, last, batch))
+                if not rows:
+                    return
+                yield self._batch(rows)
+                last = int(rows[-1][0])
+        ids = sorted(int(i) for i in face_ids)
+        for i in range(0, len(ids), _CHUNK):
+            part = ids[i:i + _CHUNK]
+            rows = self._query(f"SELECT face_id, vector FROM embeddings WHERE model = ? AND "
+                               f"face_id IN ({','.join('?' * len(part))}) ORDER BY face_id",
+                               [model, *part])
+            if rows:
+                yield self._batch(rows)
+
+    @staticmethod
+    def _batch(rows: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vecs = np.stack([np.frombuffer(r[1], np.float32) for r in rows])
+        return ids, vecs
+
+    def put_embeddings(self, model: str, face_ids: Sequence[int], vectors: np.ndarray) -> None:
+        vecs = np.asarray(vectors, np.float32)
+        with self._tx() as c:
+            for fid, vec in zip(face_ids, vecs, strict=True):
+                c.execute("INSERT OR REPLACE INTO embeddings (face_id, model, dim, vector) "
+                          "VALUES (?,?,?,?)", (int(fid), model, vec.size, vec.tobytes()))
+
+    # -- people ------------------------------------------------------------------------
+    @staticmethod
+    def _person(row: Sequence[Any]) -> Person:
+        id_, name, notes, hidden, dnr, at = row
+        return Person(id=id_, name=name, notes=notes, hidden=bool(hidden),
+                      do_not_recognise=bool(dnr), created_at=at)
+
+    _PERSON_COLS = "id, name, notes, hidden, do_not_recognise, created_at"
+
+    def create_person(self, name: str | None, notes: str = "") -> Person:
+        if name is not None and self.person_by_name(name) is not None:
+            raise CatalogError(f"a person named '{name}' already exists")
+        with self._tx() as c:
+            pid = int(c.execute("INSERT INTO people (name, notes, created_at) VALUES (?,?,?)",
+                                (name, notes, _now())).lastrowid or 0)
+        person = self.get_person(pid)
+        assert person is not None
+        return person
+
+    def get_person(self, person_id: int) -> Person | None:
+        rows = self._query(f"SELECT {self._PERSON_COLS} FROM people WHERE id = ?", (person_id,))
+        return self._person(rows[0]) if rows else None
+
+    def person_by_name(self, name: str) -> Person | None:
+        rows = self._query(f"SELECT {self._PERSON_COLS} FROM people WHERE name = ?", (name,))
+        return self._person(rows[0]) if rows else None
+
+    def people(self) -> list[Person]:
+        return [self._person(r) for r in
+                self._query(f"SELECT {self._PERSON_COLS} FROM people ORDER BY id")]
+
+    def update_person(self, person_id: int, *, name: str | None = None,
+                      notes: str | None = None, hidden: bool | None = None,
+                      do_not_recognise: bool | None = None) -> Person:
+        fields = {"name": name, "notes": notes, "hidden": hidden,
+                  "do_not_recognise": do_not_recognise}
+        changes = {k: v for k, v in fields.items() if v is not None}
+        if self.get_person(person_id) is None:
+            raise CatalogError(f"no person with id {person_id}")
+        if changes:
+            sets = ", ".join(f"{k} = ?" for k in changes)
+            try:
+                with self._tx() as c:
+                    c.execute(f"UPDATE people SET {sets} WHERE id = ?",
+                              (*changes.values(), person_id))
+            except CatalogError as exc:
+                if "UNIQUE" in str(exc):
+                    raise CatalogError(f"a person named '{name}' already exists") from None
+                raise
+        person = self.get_person(person_id)
+        assert person is not None
+        return person
+
+    def person_faces(self, person_id: int) -> list[FaceRecord]:
+        return [self._face(r) for r in self._query(
+            f"SELECT {_FACE_COLS} FROM faces WHERE person_id = ? ORDER BY id", (person_id,))]
+
+    # -- decisions ---------------------------------------------------------------------
+    _DECISION_COLS = "id, kind, face_id, person_id, other_person_id, created_at"
+
+    def record_decision(self, kind: str, face_id: int | None = None,
+                        person_id: int | None = None,
+                        other_person_id: int | None = None) -> Decision:
+        with self._tx() as c:
+            did = int(c.execute(
+                "INSERT INTO decisions (kind, face_id, person_id, other_person_id, created_at) "
+                "VALUES (?,?,?,?,?)",
+                (kind, face_id, person_id, other_person_id, _now())).lastrowid or 0)
+        rows = self._query(f"SELECT {self._DECISION_COLS} FROM decisions WHERE id = ?", (did,))
+        return Decision(**dict(zip(self._DECISION_COLS.split(", "), rows[0], strict=True)))
+
+    def decisions(self) -> list[Decision]:
+        return [Decision(**dict(zip(self._DECISION_COLS.split(", "), r, strict=True)))
+                for r in self._query(f"SELECT {self._DECISION_COLS} FROM decisions ORDER BY id")]
