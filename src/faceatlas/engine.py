@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .alignment import align_face
-from .detection import Detector, YuNetDetector
+from .detection import PyramidDetector, create_detector
 from .embedding import OnnxRecognizer
 from .errors import FaceAtlasError, ModelError, NoFaceError
 from .image import ImageInput, load_image
@@ -67,9 +67,7 @@ class FaceEngine:
             raise ModelError(f"'{detector}' is a {det_spec.task} model, not a detector")
         if rec_spec.task != "recognition":
             raise ModelError(f"'{recognizer}' is a {rec_spec.task} model, not a recognizer")
-        if det_spec.family != "yunet":
-            raise ModelError(f"detector family '{det_spec.family}' is not supported yet")
-        self.detector: Detector = YuNetDetector(
+        self.detector: PyramidDetector = create_detector(
             det_spec, self.registry, score_threshold=score_threshold, min_face=min_face,
             backend=backend, threads=threads)
         self.recognizer = OnnxRecognizer(rec_spec, self.registry, backend=backend,

@@ -51,16 +51,19 @@ def register(
     name: str = typer.Argument(..., help="Name to register the model under."),
     path: Path = typer.Argument(..., help="ONNX file."),
     task: str = typer.Option("recognition", help="recognition or detection."),
-    family: str = typer.Option("arcface", help="arcface, sface, yunet..."),
+    family: str = typer.Option("arcface", help="Recognition: arcface or sface; detection: "
+                               "scrfd or yunet. Sets the input defaults below."),
     license: str = typer.Option(..., "--license", help="Licence of the weights."),
     commercial: bool = typer.Option(False, "--commercial/--non-commercial",
                                     help="Whether the licence allows commercial use."),
-    color: str = typer.Option("RGB", help="Input colour order (RGB or BGR)."),
-    mean: float = typer.Option(127.5, help="Input mean."),
-    std: float = typer.Option(127.5, help="Input std."),
+    color: str | None = typer.Option(None, help="Input colour order, RGB or BGR "
+                                     "(default: the family's)."),
+    mean: float | None = typer.Option(None, help="Input mean (default: the family's)."),
+    std: float | None = typer.Option(None, help="Input std (default: the family's)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Register your own ONNX model (e.g. insightface's w600k_r50.onnx)."""
+    """Register your own ONNX model (e.g. insightface's w600k_r50.onnx or an SCRFD
+    detector with --task detection --family scrfd)."""
 
     def run() -> None:
         spec = ModelRegistry().register(name, path, task, family, license, commercial,
@@ -68,6 +71,7 @@ def register(
         if as_json:
             print_json(spec.to_dict())
         else:
-            console.print(f"registered '{spec.name}' ({spec.task}, {spec.output})")
+            console.print(f"registered '{spec.name}' ({spec.task}, {spec.family}, "
+                          f"{spec.output})")
 
     guarded(run)

@@ -1,13 +1,21 @@
-"""The detector interface and the image pyramid every detector shares."""
+"""What every detector shares: the interface, the image pyramid with its tiles,
+input normalisation, mapping back to image coordinates and non-maximum suppression.
+
+A detector family (YuNet, SCRFD) only says how to decode its network's outputs into
+boxes, landmarks and scores (:meth:`PyramidDetector.decode`).
+"""
 
 from __future__ import annotations
 
+import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Protocol
 
 import cv2
 import numpy as np
 
+from ..models import ModelRegistry, ModelSpec, Runner, choose_backend, load_runner
 from ..types import Detection
 
 
@@ -20,46 +28,115 @@ class Detector(Protocol):
 
 
 @dataclass(frozen=True)
+class Decoded:
+    """Raw detections of one network input, in that input's pixels."""
+
+    boxes: np.ndarray  # (n, 4) float32 x1, y1, x2, y2
+    landmarks: np.ndarray  # (n, 5, 2) float32
+    scores: np.ndarray  # (n,) float32
+
+    @staticmethod
+    def empty() -> Decoded:
+        return Decoded(np.zeros((0, 4), np.float32), np.zeros((0, 5, 2), np.float32),
+                       np.zeros((0,), np.float32))
+
+    @staticmethod
+    def concat(parts: list[Decoded]) -> Decoded:
+        if not parts:
+            return Decoded.empty()
+        return Decoded(np.concatenate([p.boxes for p in parts]).astype(np.float32),
+                       np.concatenate([p.landmarks for p in parts]).astype(np.float32),
+                       np.concatenate([p.scores for p in parts]).astype(np.float32))
+
+
+@dataclass(frozen=True)
 class Window:
-    """One network input cut from the image: source rectangle and its scale."""
+    """One network input cut from the image: source rectangle and its scale.
+
+    ``keep_max`` is the largest face (input pixels) this window is trusted for;
+    ``inner`` marks which sides (left, top, right, bottom) are cuts through the image
+    rather than its border: a face touching such a side is only partly visible here
+    and is left to the neighbouring tile, which sees it whole.
+    """
 
     x0: int
     y0: int
     scale: float
     image: np.ndarray  # resized crop, BGR uint8
-    keep_max: float  # largest face (input pixels) this window is trusted for
+    keep_max: float = float("inf")
+    inner: tuple[bool, bool, bool, bool] = (False, False, False, False)
+
+    def accept(self, d: Decoded, margin: float) -> np.ndarray:
+        """Mask of the detections this window is responsible for."""
+        b = d.boxes
+        size = np.minimum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+        ok = size <= self.keep_max
+        h, w = self.image.shape[:2]
+        left, top, right, bottom = self.inner
+        if left:
+            ok &= b[:, 0] > margin
+        if top:
+            ok &= b[:, 1] > margin
+        if right:
+            ok &= b[:, 2] < w - margin
+        if bottom:
+            ok &= b[:, 3] < h - margin
+        return ok
+
+    def to_image(self, d: Decoded) -> list[Detection]:
+        """Detections mapped from window pixels to the original image."""
+        offset = np.array([self.x0, self.y0], np.float32)
+        out = []
+        for box, lm, score in zip(d.boxes, d.landmarks, d.scores, strict=True):
+            x1, y1 = box[:2] / self.scale + offset
+            bw, bh = (box[2:] - box[:2]) / self.scale
+            out.append(Detection((float(x1), float(y1), float(bw), float(bh)),
+                                 (lm / self.scale + offset).astype(np.float32), float(score)))
+        return out
+
+
+#: Largest ratio between two consecutive pyramid levels. A tile finds faces from
+#: ``smallest_detectable`` up to ``keep_max`` (8x as large); 6 leaves a margin.
+MAX_LEVEL_RATIO = 6.0
 
 
 def pyramid(bgr: np.ndarray, max_side: int, min_face: int, tile: int,
             smallest_detectable: float) -> list[Window]:
-    """Windows that together find faces from ``min_face`` pixels to the whole image.
+    """Windows that together find every face from ``min_face`` pixels to the whole image.
 
-    The first level shows the whole image with its long side at most ``max_side``
-    (downscaling costs nothing for big faces). While a face of ``min_face`` pixels
-    would be smaller than ``smallest_detectable`` at the current scale, the next
-    level doubles the scale and is cut into overlapping ``tile`` squares; faces
-    larger than the overlap are left to the coarser level, which sees them whole.
+    The first window shows the whole image with its long side at most ``max_side``,
+    and smaller still when even then a ``min_face`` face stays detectable
+    (``smallest_detectable`` pixels): downscaling that costs nothing. When small faces
+    need a larger scale than that, finer levels are added, geometrically spaced at most
+    :data:`MAX_LEVEL_RATIO` apart, each cut into ``tile`` squares overlapping by a
+    quarter; a tile keeps faces up to 80 % of the overlap, so every face it keeps lies
+    whole inside a tile, and larger faces are left to the coarser levels.
     """
     h, w = bgr.shape[:2]
-    scale = min(1.0, max_side / max(h, w))
-    windows = [Window(0, 0, scale, _resize(bgr, scale), float("inf"))]
-    overlap = tile // 4
     needed = min(1.0, smallest_detectable / max(min_face, 1))
-    while scale < needed - 1e-6:
-        scale = min(needed, scale * 2.0)
-        step = int((tile - overlap) / scale)
-        src = int(tile / scale)
+    scale0 = min(1.0, max_side / max(h, w), needed)
+    windows = [Window(0, 0, scale0, _resize(bgr, scale0))]
+    if needed <= scale0 * (1 + 1e-6):
+        return windows
+    n_levels = math.ceil(math.log(needed / scale0) / math.log(MAX_LEVEL_RATIO))
+    overlap = tile // 4
+    for i in range(n_levels):
+        scale = needed * (scale0 / needed) ** (i / n_levels)
+        src = min(int(tile / scale), max(h, w))
+        step = max(1, int((tile - overlap) / scale))
         for y0 in _starts(h, src, step):
             for x0 in _starts(w, src, step):
-                crop = bgr[y0:y0 + src, x0:x0 + src]
-                windows.append(Window(x0, y0, scale, _resize(crop, scale), overlap * 0.8))
+                y1, x1 = min(h, y0 + src), min(w, x0 + src)
+                inner = (x0 > 0, y0 > 0, x1 < w, y1 < h)
+                windows.append(Window(x0, y0, scale, _resize(bgr[y0:y1, x0:x1], scale),
+                                      overlap * 0.8, inner))
     return windows
 
 
 def _starts(length: int, size: int, step: int) -> list[int]:
     if length <= size:
         return [0]
-    starts = list(range(0, length - size, max(step, 1)))
+    starts = list(range(0, length - size, step))
     starts.append(length - size)
     return starts
 
@@ -81,3 +158,66 @@ def nms(dets: list[Detection], iou: float) -> list[Detection]:
     keep = cv2.dnn.NMSBoxes(boxes, scores, 0.0, iou)
     order = sorted((int(i) for i in np.asarray(keep).reshape(-1)), key=lambda i: -scores[i])
     return [dets[i] for i in order]
+
+
+class PyramidDetector(ABC):
+    """A fully convolutional ONNX face detector run over :func:`pyramid` windows.
+
+    The network input follows the registry's :class:`~faceatlas.models.InputSpec`
+    (colour order, mean, std), zero-padded to a multiple of ``stride_multiple``.
+    ``score_threshold`` is the minimum confidence kept; ``min_face`` the smallest face,
+    in pixels of the original image (shorter side of the box), that is searched for
+    and reported.
+    """
+
+    #: Smallest face (input pixels) the network finds reliably.
+    smallest_detectable = 16.0
+    #: Side of the square tiles of the finer pyramid levels (input pixels).
+    tile = 640
+    #: Network inputs are padded to a multiple of this.
+    stride_multiple = 32
+
+    def __init__(self, spec: ModelSpec, registry: ModelRegistry | None = None,
+                 score_threshold: float = 0.6, nms_threshold: float = 0.3,
+                 max_side: int = 640, min_face: int = 24, backend: str | None = None,
+                 threads: int | None = None) -> None:
+        registry = registry or ModelRegistry()
+        self.name = spec.name
+        self.spec = spec
+        self.score_threshold = score_threshold
+        self.nms_threshold = nms_threshold
+        self.max_side = max_side
+        self.min_face = min_face
+        self.runner: Runner = load_runner(registry.load(spec),
+                                          choose_backend(spec.default_backend, backend), threads)
+        self._input = self.runner.input_names[0]
+
+    def detect(self, bgr: np.ndarray, min_face: int | None = None) -> list[Detection]:
+        """All faces in a BGR image, best first, in the image's pixel coordinates."""
+        smallest = min_face or self.min_face
+        found: list[Detection] = []
+        for win in pyramid(bgr, self.max_side, smallest, self.tile, self.smallest_detectable):
+            decoded = self.run_window(win.image)
+            keep = win.accept(decoded, margin=2.0)
+            found.extend(win.to_image(Decoded(decoded.boxes[keep], decoded.landmarks[keep],
+                                              decoded.scores[keep])))
+        return [d for d in nms(found, self.nms_threshold) if d.size >= smallest]
+
+    def run_window(self, img: np.ndarray) -> Decoded:
+        """Detections in one BGR network input, in its pixels."""
+        h, w = img.shape[:2]
+        m = self.stride_multiple
+        ph, pw = -(-h // m) * m, -(-w // m) * m
+        padded = np.zeros((ph, pw, 3), np.float32)
+        padded[:h, :w] = img
+        if self.spec.input.color == "RGB":
+            padded = padded[:, :, ::-1]
+        padded = (padded - self.spec.input.mean) / self.spec.input.std
+        blob = np.ascontiguousarray(padded.transpose(2, 0, 1)[None], dtype=np.float32)
+        outs = self.runner.run({self._input: blob})
+        return self.decode(outs, ph, pw)
+
+    @abstractmethod
+    def decode(self, outputs: list[np.ndarray], height: int, width: int) -> Decoded:
+        """Decode the network's outputs (graph order) for an input of this size,
+        keeping scores at or above ``score_threshold``."""

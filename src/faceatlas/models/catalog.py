@@ -50,6 +50,19 @@ SFACE = ModelSpec(
     description="SFace 2021dec (MobileFaceNet), block-quantised int8",
 )
 
+#: Input contract of each model family: what a registered model gets unless told
+#: otherwise. Detectors take the whole (padded) image; recognizers the 112x112
+#: ArcFace-template crop.
+FAMILY_INPUTS: dict[str, InputSpec] = {
+    "yunet": InputSpec(size=(0, 0), color="BGR", mean=0.0, std=1.0),
+    "scrfd": InputSpec(size=(0, 0), color="RGB", mean=127.5, std=128.0),
+    "arcface": InputSpec(size=(112, 112), color="RGB", mean=127.5, std=127.5),
+    "sface": InputSpec(size=(112, 112), color="RGB", mean=0.0, std=1.0),
+}
+#: Families each task accepts.
+FAMILIES: dict[str, tuple[str, ...]] = {"detection": ("yunet", "scrfd"),
+                                        "recognition": ("arcface", "sface")}
+
 BUILTIN: tuple[ModelSpec, ...] = (YUNET, SFACE)
 DEFAULT_DETECTOR = YUNET.name
 DEFAULT_RECOGNIZER = SFACE.name

@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,9 +22,10 @@ import onnx
 
 from .. import config
 from ..errors import ModelError
-from .catalog import BUILTIN
+from .catalog import BUILTIN, FAMILIES, FAMILY_INPUTS
 from .download import download, sha256_file
 from .onnx_prepare import prepare
+from .runtime import load_runner
 from .spec import InputSpec, ModelFile, ModelSpec
 
 
@@ -109,38 +112,58 @@ class ModelRegistry:
     def load(self, spec: ModelSpec) -> onnx.ModelProto:
         """Locate, verify and load the model's graph, repaired for any runtime."""
         path = self.locate(spec).path
-        return _load_prepared(str(path), spec.task == "detection")
+        return _load_prepared(str(path), spec.file.sha256, spec.task == "detection")
 
     def register(self, name: str, path: Path, task: str, family: str, license: str,
-                 commercial_use: bool, input_size: tuple[int, int] = (112, 112),
-                 color: str = "RGB", mean: float = 127.5, std: float = 127.5,
-                 copy: bool = True) -> ModelSpec:
-        """Register a user's ONNX model (ArcFace-style recognizer or SCRFD/YuNet
-        detector). The file is checked to load, hashed and copied to the model folder."""
+                 commercial_use: bool, input_size: tuple[int, int] | None = None,
+                 color: str | None = None, mean: float | None = None,
+                 std: float | None = None) -> ModelSpec:
+        """Register a user's ONNX model: an ArcFace-style recognizer (``arcface``,
+        ``sface`` families) or an SCRFD / YuNet detector.
+
+        Input size, colour order, mean and std default to the family's
+        (:data:`~faceatlas.models.catalog.FAMILY_INPUTS`). The file is checked to load
+        in onnxruntime, hashed, and copied atomically into the model folder; the entry is
+        saved in ``$FACEATLAS_HOME/models.json``.
+        """
         if any(s.name == name for s in BUILTIN):
             raise ModelError(f"'{name}' is a built-in model name; choose another name")
-        if task not in ("detection", "recognition"):
+        if task not in FAMILIES:
             raise ModelError(f"task must be 'detection' or 'recognition', not '{task}'")
+        if family not in FAMILIES[task]:
+            raise ModelError(f"unknown {task} family '{family}'; choose one of "
+                             f"{', '.join(FAMILIES[task])}")
+        base = FAMILY_INPUTS[family]
+        inp = InputSpec(size=input_size or base.size,
+                        color=color or base.color,  # type: ignore[arg-type]
+                        mean=base.mean if mean is None else mean,
+                        std=base.std if std is None else std)
+        if inp.color not in ("RGB", "BGR"):
+            raise ModelError(f"colour order must be RGB or BGR, not '{inp.color}'")
+        if inp.std == 0:
+            raise ModelError("std must not be 0")
         if not path.is_file():
             raise ModelError(f"{path}: no such model file")
         try:
             graph = onnx.load(str(path))
         except Exception as exc:  # onnx raises DecodeError and others
             raise ModelError(f"{path}: not a readable ONNX model ({exc})") from None
+        load_runner(prepare(graph, dynamic_spatial=task == "detection"), "onnxruntime")
         dim = None
         if task == "recognition":
             out = graph.graph.output[0].type.tensor_type.shape.dim
             dim = int(out[-1].dim_value) if out and out[-1].dim_value else None
         sha = sha256_file(path)
         filename = f"{name}.onnx"
-        if copy:
-            self.models_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, self.models_dir / filename)
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", dir=self.models_dir)
+        os.close(fd)
+        shutil.copyfile(path, tmp_name)
+        os.replace(tmp_name, self.models_dir / filename)
         spec = ModelSpec(
             name=name, task=task, family=family,  # type: ignore[arg-type]
             file=ModelFile(filename=filename, sha256=sha),
-            license=license, commercial_use=commercial_use,
-            input=InputSpec(size=input_size, color=color, mean=mean, std=std),  # type: ignore[arg-type]
+            license=license, commercial_use=commercial_use, input=inp,
             output=f"{dim}-d embedding" if dim else "detections",
             embedding_dim=dim, default_backend="onnxruntime",
             description=f"registered from {path.name}",
@@ -177,7 +200,7 @@ class ModelRegistry:
 
 
 @lru_cache(maxsize=8)
-def _load_prepared(path: str, detector: bool) -> onnx.ModelProto:
+def _load_prepared(path: str, sha256: str, detector: bool) -> onnx.ModelProto:
     try:
         return prepare(onnx.load(path), dynamic_spatial=detector)
     except Exception as exc:  # protobuf and onnx raise untyped errors
