@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..alignment import align_face
 from ..detection import YuNetDetector
 from ..engine import FaceEngine
 from ..errors import DatasetError, FaceAtlasError
@@ -296,3 +297,34 @@ def protocol_report(scores: np.ndarray, labels: np.ndarray,
         "fold_accuracies": [100.0 * a for a in cv.accuracies],
         "fold_thresholds": cv.thresholds, **summarize(scores, labels).to_dict(),
     }
+
+
+def reembed_archive(archive: Path, emb: LfwEmbeddings,
+                    embed: Callable[[list[np.ndarray]], np.ndarray], model: str,
+                    only: set[str] | None = None,
+                    progress: Callable[[Iterable[Item], int], Iterable[Item]] | None = None,
+                    batch: int = 64) -> LfwEmbeddings:
+    """Embed the images of ``emb`` again with another recognizer (``embed``: aligned
+    112x112 BGR crops to unit vectors), reusing the landmarks found the first time so
+    that two recognizers are compared on exactly the same crops."""
+    rows = emb.index()
+    wanted = set(rows) if only is None else set(only) & set(rows)
+    items: Iterable[Item] = iter_archive(archive, wanted)
+    if progress is not None:
+        items = progress(items, len(wanted))
+    names: list[str] = []
+    crops: list[np.ndarray] = []
+    vecs: list[np.ndarray] = []
+    for name, data in items:
+        names.append(name)
+        crops.append(align_face(decode_bytes(data, name), emb.landmarks[rows[name]]))
+        if len(crops) == batch:
+            vecs.append(embed(crops))
+            crops = []
+    if crops:
+        vecs.append(embed(crops))
+    idx = np.array([rows[n] for n in names], int)
+    return LfwEmbeddings(names=np.array(names), identities=emb.identities[idx],
+                         embeddings=np.concatenate(vecs).astype(np.float32),
+                         quality=emb.quality[idx], fallback=emb.fallback[idx],
+                         landmarks=emb.landmarks[idx], model=model)
