@@ -1,0 +1,301 @@
+"""Group faces into people: graph-based, constrained, incremental.
+
+Algorithm (:func:`cluster_faces`):
+
+1. Faces of quality below ``min_quality`` are set aside: they never seed or link
+   groups. Faces already in a person are *anchored* to it — in incremental mode every
+   assigned face, in full mode only the ones a user fixed.
+2. A kNN graph over the other faces, pruned by adaptive neighbour selection and mutual
+   support (:mod:`faceatlas.cluster.graph`). Incrementally, only the unassigned faces
+   and the faces in their neighbourhoods are searched, against all faces.
+3. Faces anchored to one person and must-linked faces are united first. Then edges are
+   taken from most to least similar (Kruskal order) and two groups merge only when
+   (a) their tags allow it (:mod:`faceatlas.cluster.constraints`: same photo,
+   cannot-link, two different fixed people, "not this person") and (b) their
+   average-linkage similarity — the mean cosine over every cross pair, computed from
+   per-group vector sums — is at least ``link_sim``. (b) is what keeps a chain of
+   look-alikes from joining two people: a bridge edge is strong, the mean is not.
+4. Groups become people: anchored groups keep their person; in full mode other groups
+   take, greedily by overlap, the earlier person most of their faces were in (so ids
+   stay stable and hidden people stay hidden); the rest become new people when they
+   have ``min_size`` faces, else stay unassigned and are retried at the next run.
+5. Set-aside low-quality faces join a person only when their mean similarity to it is
+   at least ``attach_sim`` and beats the runner-up by ``attach_margin``; otherwise they
+   stay unassigned.
+
+Because edges touching the unassigned faces are the same in both modes, clustering
+80 % of a set and adding the rest gives what one full run gives, up to ties and up to
+the groups the first run had already settled (an incremental run never merges two
+existing people; ``--full`` or an explicit merge does).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import FaceAtlasError
+from .constraints import (
+    Constraints,
+    Tags,
+    anchor_of,
+    build_tags,
+    combine,
+    compatible,
+    forbidden_people,
+)
+from .graph import adaptive_keep, edge_list, knn, neighbours
+from .params import ClusterParams
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """Result: a person id per face (``-1`` = unassigned) and which ids are new."""
+
+    labels: np.ndarray
+    new_people: list[int]
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+class _Groups:
+    """Union-find over faces with per-group vector sums, sizes and tags."""
+
+    def __init__(self, vectors: np.ndarray, tags: dict[int, Tags]) -> None:
+        n = len(vectors)
+        self.parent = list(range(n))
+        self.size = [1] * n
+        self.sums = np.array(vectors, dtype=np.float32, copy=True)
+        self.tags: dict[int, Tags] = {f: dict(t) for f, t in tags.items()}
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def mean_similarity(self, a: int, b: int) -> float:
+        return float(self.sums[a] @ self.sums[b]) / (self.size[a] * self.size[b])
+
+    def can_merge(self, a: int, b: int) -> bool:
+        return compatible(self.tags.get(a), self.tags.get(b))
+
+    def union(self, a: int, b: int) -> int:
+        if self.size[a] < self.size[b]:
+            a, b = b, a
+        self.parent[b] = a
+        self.size[a] += self.size[b]
+        self.sums[a] += self.sums[b]
+        merged = combine(self.tags.pop(a, None), self.tags.pop(b, None))
+        if merged:
+            self.tags[a] = merged
+        return a
+
+
+def _as_int_array(values: np.ndarray | None, n: int, default: int, name: str) -> np.ndarray:
+    if values is None:
+        return np.full(n, default, dtype=np.int64)
+    arr = np.asarray(values).astype(np.int64)
+    if arr.shape != (n,):
+        raise FaceAtlasError(f"{name} must have one entry per face ({n}), got {arr.shape}")
+    return arr
+
+
+def cluster_faces(embeddings: np.ndarray, *, quality: np.ndarray | None = None,
+                  photos: np.ndarray | None = None, people: np.ndarray | None = None,
+                  fixed: np.ndarray | None = None, constraints: Constraints | None = None,
+                  params: ClusterParams | None = None, full: bool = False,
+                  first_new_id: int | None = None) -> Clustering:
+    """Cluster faces into people (see the module docstring for the algorithm).
+
+    Args:
+        embeddings: (n, d) unit vectors.
+        quality: (n,) quality in [0, 1]; ``None`` treats every face as good.
+        photos: (n,) photo id per face; faces of one photo never share a person.
+        people: (n,) current person id per face, ``-1`` when unassigned.
+        fixed: (n,) bool, the assignment was made by a user (never undone).
+        constraints: cannot-link / must-link / not-this-person decisions.
+        params: thresholds; default ``ClusterParams.from_strictness()``.
+        full: re-cluster every automatically assigned face instead of only adding the
+            unassigned ones to the existing people.
+        first_new_id: id of the first new person (default: one past the largest id seen).
+    """
+    start = time.perf_counter()
+    x = np.ascontiguousarray(embeddings, dtype=np.float32)
+    if x.ndim != 2:
+        raise FaceAtlasError(f"embeddings must be a 2-d array, got shape {x.shape}")
+    n = len(x)
+    params = params or ClusterParams.from_strictness()
+    constraints = constraints or Constraints()
+    people = _as_int_array(people, n, -1, "people")
+    fixed_mask = np.zeros(n, dtype=bool) if fixed is None else np.asarray(fixed, dtype=bool)
+    if fixed_mask.shape != (n,):
+        raise FaceAtlasError(f"fixed must have one entry per face ({n})")
+    if (fixed_mask & (people < 0)).any():
+        raise FaceAtlasError("a fixed face must have a person")
+    q = np.ones(n, dtype=np.float32) if quality is None else np.asarray(quality, np.float32)
+    known = [int(people.max(initial=-1))] + [int(p) for _, p in constraints.not_person]
+    next_id = max(known) + 1 if first_new_id is None else first_new_id
+
+    anchors = np.where(fixed_mask, people, -1) if full else people.copy()
+    good = (q >= params.min_quality) | (anchors >= 0)
+    groups = _Groups(x, build_tags(n, photos, anchors, people, constraints))
+    stats: dict[str, float] = {"faces": n, "low_quality": int((~good).sum())}
+
+    conflicts = _pre_unite(groups, anchors, constraints)
+    stats["constraint_conflicts"] = conflicts
+
+    graph_nodes = np.flatnonzero(good)
+    sources = graph_nodes if full else np.flatnonzero(good & (anchors < 0))
+    ea, eb, _ = _edges(x, graph_nodes, sources, params)
+    stats["edges"] = len(ea)
+    merges = blocked = weak = 0
+    for a, b in zip(ea.tolist(), eb.tolist(), strict=True):
+        ra, rb = groups.find(a), groups.find(b)
+        if ra == rb:
+            continue
+        if not groups.can_merge(ra, rb):
+            blocked += 1
+            continue
+        if groups.mean_similarity(ra, rb) < params.link_sim:
+            weak += 1
+            continue
+        groups.union(ra, rb)
+        merges += 1
+    stats.update(merges=merges, blocked_by_constraints=blocked, blocked_by_linkage=weak)
+
+    labels = np.full(n, -1, dtype=np.int64)
+    new_people = _name_groups(groups, graph_nodes, people, params, labels, next_id)
+    stats["attached_low_quality"] = _attach(groups, x, graph_nodes, np.flatnonzero(~good),
+                                            labels, params)
+    stats["unassigned"] = int((labels < 0).sum())
+    stats["people"] = len(np.unique(labels[labels >= 0]))
+    stats["seconds"] = round(time.perf_counter() - start, 3)
+    return Clustering(labels=labels, new_people=new_people, stats=stats)
+
+
+def _pre_unite(groups: _Groups, anchors: np.ndarray, constraints: Constraints) -> int:
+    """Unite faces anchored to one person, then must-linked faces; returns the number
+    of must-links that contradict another constraint (those are skipped)."""
+    order = np.argsort(anchors, kind="stable")
+    sorted_anchors = anchors[order]
+    for i in range(1, len(order)):
+        if sorted_anchors[i] >= 0 and sorted_anchors[i] == sorted_anchors[i - 1]:
+            ra, rb = groups.find(int(order[i - 1])), groups.find(int(order[i]))
+            if ra != rb:
+                groups.union(ra, rb)
+    conflicts = 0
+    for a, b in constraints.must_link:
+        ra, rb = groups.find(int(a)), groups.find(int(b))
+        if ra == rb:
+            continue
+        if groups.can_merge(ra, rb):
+            groups.union(ra, rb)
+        else:
+            conflicts += 1
+    return conflicts
+
+
+def _edges(x: np.ndarray, graph_nodes: np.ndarray, sources: np.ndarray,
+           params: ClusterParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Graph edges with an end in ``sources``, sorted from most to least similar."""
+    empty = np.empty(0, dtype=np.int64)
+    if len(sources) == 0 or len(graph_nodes) < 2:
+        return empty, empty, np.empty(0)
+    local = np.full(len(x), -1, dtype=np.int64)
+    local[graph_nodes] = np.arange(len(graph_nodes))
+    sub = x[graph_nodes]
+    src = local[sources]
+    k = min(params.k, len(graph_nodes) - 1)
+    sims, idx = neighbours(sub, src, k)
+    rows = [src]
+    if len(src) < len(graph_nodes):
+        # the neighbourhoods' own kNN lists, for mutual support (same as a full run)
+        seen = np.zeros(len(graph_nodes), dtype=bool)
+        seen[src] = True
+        around = np.unique(idx[idx >= 0])
+        around = around[~seen[around]]
+        if len(around):
+            s2, i2 = neighbours(sub, around, k)
+            sims, idx = np.vstack([sims, s2]), np.vstack([idx, i2])
+            rows.append(around)
+    nodes = np.concatenate(rows)
+    keep = adaptive_keep(sims, params)
+    a, b, w = edge_list(nodes, sims, idx, keep, src, params)
+    order = np.lexsort((b, a, -w))
+    return graph_nodes[a[order]], graph_nodes[b[order]], w[order]
+
+
+def _name_groups(groups: _Groups, graph_nodes: np.ndarray, previous: np.ndarray,
+                 params: ClusterParams, labels: np.ndarray, next_id: int) -> list[int]:
+    """Give each group of graph nodes a person id (written into ``labels``)."""
+    roots = np.array([groups.find(int(f)) for f in graph_nodes], dtype=np.int64)
+    members: dict[int, list[int]] = {}
+    for face, root in zip(graph_nodes.tolist(), roots.tolist(), strict=True):
+        members.setdefault(root, []).append(face)
+    person_of: dict[int, int] = {}
+    taken: set[int] = set()
+    for root in members:
+        anchor = anchor_of(groups.tags.get(root))
+        if anchor is not None:
+            person_of[root] = anchor
+            taken.add(anchor)
+    # continuity: unanchored groups take the earlier person most of their faces had
+    votes: dict[tuple[int, int], int] = {}
+    for root, faces in members.items():
+        if root in person_of:
+            continue
+        for p in previous[faces].tolist():
+            if p >= 0:
+                votes[(root, p)] = votes.get((root, p), 0) + 1
+    for (root, p), _count in sorted(votes.items(), key=lambda kv: (-kv[1], kv[0])):
+        if root in person_of or p in taken or p in forbidden_people(groups.tags.get(root)):
+            continue
+        person_of[root] = p
+        taken.add(p)
+    new_people: list[int] = []
+    for root in sorted(members, key=lambda r: min(members[r])):
+        if root not in person_of and len(members[root]) >= params.min_size:
+            person_of[root] = next_id
+            new_people.append(next_id)
+            next_id += 1
+    for root, faces in members.items():
+        if root in person_of:
+            labels[faces] = person_of[root]
+    return new_people
+
+
+def _attach(groups: _Groups, x: np.ndarray, graph_nodes: np.ndarray, low: np.ndarray,
+            labels: np.ndarray, params: ClusterParams) -> int:
+    """Let low-quality faces join a person when confidently close; returns how many."""
+    assigned = graph_nodes[labels[graph_nodes] >= 0]
+    if len(low) == 0 or len(assigned) == 0:
+        return 0
+    k = min(params.k, len(assigned))
+    sims, idx = knn(x[assigned], x[low], k)
+    choices: list[tuple[float, int, int]] = []
+    for row, face in enumerate(low.tolist()):
+        roots = {groups.find(int(assigned[j])) for j in idx[row] if j >= 0}
+        scored = sorted(((float(groups.sums[r] @ x[face]) / groups.size[r], r) for r in roots),
+                        reverse=True)
+        if not scored or scored[0][0] < params.attach_sim:
+            continue
+        if len(scored) > 1 and scored[0][0] - scored[1][0] < params.attach_margin:
+            continue
+        choices.append((-scored[0][0], face, scored[0][1]))
+    attached = 0
+    for _neg, face, root in sorted(choices):
+        own = groups.tags.get(face)
+        if own and (not compatible(groups.tags.get(root), own)
+                    or int(labels[root]) in forbidden_people(own)):
+            continue
+        merged = combine(groups.tags.pop(root, None), dict(own) if own else None)
+        if merged:
+            groups.tags[root] = merged
+        labels[face] = labels[root]
+        attached += 1
+    return attached

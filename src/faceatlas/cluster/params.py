@@ -1,0 +1,70 @@
+"""Clustering parameters and the one strictness knob that sets them.
+
+``strictness`` in [0, 1] moves every similarity threshold together between a loose and
+a strict end; 0.5 is the default. The ends were calibrated for SFace (128-d) embeddings
+on half of the LFW identities (those whose name's CRC-32 is even) by
+``bench/cluster_lfw.py --calibrate``: the default sits at the BCubed-F optimum of that
+half, and the other half is only used for reporting (docs/benchmarks.md, ``## Clustering``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..errors import FaceAtlasError
+
+#: (loose, strict) ends of each threshold; linear in between.
+LINK_SIM = (0.30, 0.50)
+EDGE_SIM = (0.24, 0.44)
+ATTACH_SIM = (0.40, 0.60)
+DEFAULT_STRICTNESS = 0.5
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    """Every knob of :func:`faceatlas.cluster.cluster_faces`.
+
+    * ``k``: neighbours looked at per face;
+    * ``edge_sim``: least cosine for a neighbour to be a candidate edge;
+    * ``strong_sim``: neighbours at least this similar are kept whatever the adaptive cut
+      says, and a one-sided (non-mutual) edge is accepted only at or above it;
+    * ``link_sim``: least average-linkage similarity (mean cosine over every cross pair)
+      for two groups to merge — what stops a chain of look-alikes;
+    * ``attach_sim`` / ``attach_margin``: a low-quality face joins a group only when its
+      mean similarity to the group is at least ``attach_sim`` and beats the runner-up
+      group by ``attach_margin``;
+    * ``min_quality``: faces below it never seed or link groups;
+    * ``min_size``: groups smaller than this (and not anchored to a person) stay
+      unassigned and are retried at the next run.
+    """
+
+    k: int = 16
+    edge_sim: float = 0.34
+    strong_sim: float = 0.49
+    link_sim: float = 0.40
+    attach_sim: float = 0.50
+    attach_margin: float = 0.05
+    min_quality: float = 0.25
+    min_size: int = 1
+
+    def __post_init__(self) -> None:
+        if self.k < 1:
+            raise FaceAtlasError(f"k must be at least 1, got {self.k}")
+        if self.min_size < 1:
+            raise FaceAtlasError(f"min_size must be at least 1, got {self.min_size}")
+
+    @classmethod
+    def from_strictness(cls, strictness: float = DEFAULT_STRICTNESS,
+                        **overrides: float | int) -> ClusterParams:
+        """Parameters for ``strictness`` in [0, 1] (0 = merge eagerly, 1 = only very
+        close faces), with explicit ``overrides`` applied last."""
+        if not 0.0 <= strictness <= 1.0:
+            raise FaceAtlasError(f"--strictness must be between 0 and 1, got {strictness}")
+
+        def lerp(ends: tuple[float, float]) -> float:
+            return ends[0] + strictness * (ends[1] - ends[0])
+
+        edge = lerp(EDGE_SIM)
+        base = cls(edge_sim=edge, strong_sim=edge + 0.15, link_sim=lerp(LINK_SIM),
+                   attach_sim=lerp(ATTACH_SIM))
+        return replace(base, **overrides)  # type: ignore[arg-type]
