@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import core, evaluate, models, relations
+from . import core, evaluate, library, models, relations
 
 app = typer.Typer(name="faceatlas", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
@@ -12,6 +12,10 @@ app = typer.Typer(name="faceatlas", no_args_is_help=True, add_completion=False,
 app.command()(core.detect)
 app.command()(core.embed)
 app.command()(core.verify)
+app.command("index")(library.index)
+app.command("enroll")(library.enroll_cmd)
+app.command("identify")(library.identify_cmd)
+app.command("search")(library.search_cmd)
 app.add_typer(models.app, name="models")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(relations.app, name="relations")

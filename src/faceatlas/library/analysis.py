@@ -41,6 +41,14 @@ class EngineSettings:
     min_face: int = 24
     threads: int | None = 1
 
+    def validate(self) -> None:
+        """Refuse unknown model names without loading the models."""
+        from ..models import ModelRegistry
+
+        registry = ModelRegistry()
+        registry.get(self.detector)
+        registry.get(self.recognizer)
+
     def build(self) -> FaceEngine:
         return FaceEngine(detector=self.detector, recognizer=self.recognizer,
                           backend=self.backend, threads=self.threads, min_face=self.min_face)

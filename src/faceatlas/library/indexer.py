@@ -32,8 +32,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 
@@ -43,7 +43,9 @@ from .analysis import EngineSettings, FileResult, analyze_file, init_worker, wor
 from .core import Library
 from .scan import FoundFile, scan
 
-T = TypeVar("T")
+#: Runs with at most this many files to analyse skip the worker processes (whose start
+#: costs more than the work).
+IN_PROCESS_MAX = 2
 #: ``wrap(items, total, description)`` — a progress display around an iterator.
 Progress = Callable[[Iterable[FileResult], int, str], Iterable[FileResult]]
 
@@ -139,6 +141,8 @@ class Indexer:
             summary.interrupted = True
         except CatalogError as exc:
             summary.stopped = str(exc)
+        except BrokenProcessPool as exc:
+            summary.stopped = f"a worker process died ({exc}); run the command again"
         finally:
             try:
                 self.library.vectors.save()
@@ -150,7 +154,7 @@ class Indexer:
     # -- analysis ----------------------------------------------------------------------
     def _results(self, paths: list[str], known: frozenset[str]) -> Iterator[FileResult]:
         self._queue = deque((p, False) for p in paths)
-        if self.workers == 0:
+        if self.workers == 0 or len(paths) <= IN_PROCESS_MAX:
             engine = self._engine or self.settings.build()
             while self._queue:
                 path, force = self._queue.popleft()

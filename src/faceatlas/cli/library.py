@@ -1,0 +1,239 @@
+"""Library commands: index photo folders, enrol people, identify faces, search photos."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from ..errors import FaceAtlasError
+from ..library import Indexer, IndexSummary, Library
+from ..library.analysis import EngineSettings
+from ..library.recognize import ENROLL_MIN_QUALITY, enroll, identify, search
+from ..library.scan import absolute
+from ..store import FaceFilter
+from .common import JsonOption, console, err_console, fail, guarded, print_json, track
+from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
+
+LibraryOpt = typer.Option(None, "--library", help="Library folder (default "
+                          "$FACEATLAS_LIBRARY, else $FACEATLAS_HOME/library).")
+FarOpt = typer.Option(None, "--far", help="Decide at the threshold calibrated at this "
+                      "false-match rate (default 1e-3).")
+ThresholdOpt = typer.Option(None, "--threshold", help="Cosine threshold (overrides --far).")
+FolderOpt = typer.Option(None, "--folder", help="Only faces of photos in this folder "
+                         "(and its sub-folders).")
+AlbumOpt = typer.Option(None, "--album", help="Only faces of photos of this album.")
+SinceOpt = typer.Option(None, "--since", help="Only photos taken on or after this date "
+                        "(YYYY-MM-DD[THH:MM:SS]).")
+UntilOpt = typer.Option(None, "--until", help="Only photos taken on or before this date.")
+PersonOpt = typer.Option(None, "--person", help="Only faces linked to this person.")
+MinQualityOpt = typer.Option(None, "--min-quality", min=0.0, max=1.0,
+                             help="Only library faces of at least this quality.")
+
+
+def _default_workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _date(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value).isoformat() if "T" in value \
+            else datetime.fromisoformat(value).date().isoformat()
+    except ValueError:
+        raise FaceAtlasError(f"{option} '{value}' is not a date: use YYYY-MM-DD or "
+                             "YYYY-MM-DDTHH:MM:SS") from None
+
+
+def _filter(library: Library, folder: Path | None, album: str | None, since: str | None,
+            until: str | None, person: str | None, min_quality: float | None) -> FaceFilter:
+    person_id = None
+    if person is not None:
+        found = library.store.person_by_name(person)
+        if found is None:
+            raise FaceAtlasError(f"no person named '{person}' in the library "
+                                 "(enrol them with `faceatlas enroll`)")
+        person_id = found.id
+    return FaceFilter(folder=absolute(folder) if folder is not None else None, album=album,
+                      since=_date(since, "--since"), until=_date(until, "--until"),
+                      person=person_id, min_quality=min_quality)
+
+
+def index(
+    paths: list[Path] = typer.Argument(..., help="Photo files or folders (recursive)."),
+    library: Path | None = LibraryOpt,
+    workers: int = typer.Option(_default_workers(), "--workers", min=1,
+                                help="Worker processes decoding and analysing photos."),
+    album: str | None = typer.Option(None, "--album", help="Album name for these photos "
+                                     "(default: each photo's folder name)."),
+    as_json: bool = JsonOption,
+    min_face: int = MinFaceOpt,
+    detector: str = DetectorOpt,
+    recognizer: str = RecognizerOpt,
+    backend: str | None = BackendOpt,
+) -> None:
+    """Index photo folders into the library: new and changed photos are analysed,
+    unchanged ones skipped, moved ones recognised, deleted ones removed. Safe to stop
+    (Ctrl-C) and run again."""
+
+    def run() -> IndexSummary:
+        settings = EngineSettings(detector, recognizer, backend, min_face, threads=1)
+        settings.validate()
+        with Library.open(library) as lib:
+            summary = Indexer(lib, settings, workers, album, progress=track).run(
+                [str(p) for p in paths])
+            stats = lib.store.stats()
+            checks = [c.to_dict() for c in lib.vectors.checks.values()]
+        data = {**summary.to_dict(), "library": str(lib.root), "totals": stats,
+                "vector_indexes": checks}
+        if as_json:
+            print_json(data)
+        else:
+            _print_summary(summary, stats, lib.root)
+        return summary
+
+    try:
+        summary = guarded(run)
+    except KeyboardInterrupt:
+        raise fail("interrupted; what was indexed is kept, run the command again to resume",
+                   130) from None
+    if summary.stopped:
+        raise fail(summary.stopped, 8)
+    if summary.interrupted:
+        raise fail("interrupted; what was indexed is kept, run the command again to resume",
+                   130)
+
+
+def _print_summary(s: IndexSummary, stats: dict[str, int], root: Path) -> None:
+    table = Table(title=f"index: {s.seconds:.1f} s", show_header=True)
+    for col in ("new", "changed", "moved", "deleted", "unchanged", "faces", "errors"):
+        table.add_column(col, justify="right")
+    table.add_row(*(str(v) for v in (s.new, s.changed, s.moved, s.deleted, s.unchanged,
+                                     s.faces, len(s.errors))))
+    console.print(table)
+    for err in s.errors[:10]:
+        err_console.print(f"[yellow]skipped[/] {err['path']}: {err['error']}", highlight=False)
+    if len(s.errors) > 10:
+        err_console.print(f"... and {len(s.errors) - 10} more (see --json)")
+    console.print(f"library {root}: {stats['images']} photos ({stats['ok']} with faces), "
+                  f"{stats['faces']} faces, {stats['people']} people", highlight=False)
+
+
+def enroll_cmd(
+    name: str = typer.Argument(..., help="The person's name."),
+    images: list[Path] = typer.Argument(..., help="Photos of the person (largest face used)."),
+    library: Path | None = LibraryOpt,
+    min_quality: float = typer.Option(ENROLL_MIN_QUALITY, "--min-quality", min=0.0, max=1.0,
+                                      help="Refuse faces of lower quality."),
+    as_json: bool = JsonOption,
+    min_face: int = MinFaceOpt,
+    detector: str = DetectorOpt,
+    recognizer: str = RecognizerOpt,
+    backend: str | None = BackendOpt,
+) -> None:
+    """Enrol a person from one or more photos (quality-gated)."""
+
+    def run() -> int:
+        engine = get_engine(detector, recognizer, backend, min_face)
+        with Library.open(library) as lib:
+            person, outcomes = enroll(lib, name, [str(p) for p in images], engine, min_quality)
+            total = len(lib.store.person_faces(person.id))
+        if as_json:
+            print_json({"person": person.name, "person_id": person.id, "enrolled_faces": total,
+                        "images": [o.to_dict() for o in outcomes]})
+        else:
+            for o in outcomes:
+                colour = {"enrolled": "green", "already": "blue"}.get(o.status, "red")
+                reason = f": {o.reason}" if o.reason else ""
+                console.print(f"[{colour}]{o.status}[/] {o.image}{reason}", highlight=False)
+            console.print(f"{person.name}: {total} enrolled face(s)", highlight=False)
+        return sum(o.status != "refused" for o in outcomes)
+
+    if guarded(run) == 0:
+        raise typer.Exit(3)
+
+
+def identify_cmd(
+    image: Path = typer.Argument(..., help="Photo whose faces to identify."),
+    library: Path | None = LibraryOpt,
+    top_k: int = typer.Option(5, "--top-k", min=1, help="People listed per face."),
+    far: float | None = FarOpt,
+    threshold: float | None = ThresholdOpt,
+    folder: Path | None = FolderOpt,
+    album: str | None = AlbumOpt,
+    since: str | None = SinceOpt,
+    until: str | None = UntilOpt,
+    person: str | None = PersonOpt,
+    min_quality: float | None = MinQualityOpt,
+    as_json: bool = JsonOption,
+    min_face: int = MinFaceOpt,
+    detector: str = DetectorOpt,
+    recognizer: str = RecognizerOpt,
+    backend: str | None = BackendOpt,
+) -> None:
+    """Who is in a photo: the top-k enrolled people per face and a decision (a name, or
+    unknown below the calibrated threshold)."""
+
+    def run() -> None:
+        engine = get_engine(detector, recognizer, backend, min_face)
+        with Library.open(library, create=False) as lib:
+            flt = _filter(lib, folder, album, since, until, person, min_quality)
+            res = identify(lib, engine, image, top_k, threshold, far, flt)
+        if as_json:
+            print_json(res.to_dict())
+            return
+        table = Table(title=f"{len(res.faces)} face(s) in {image} (threshold "
+                      f"{res.threshold.value:.3f})")
+        for col in ("#", "box (x, y, w, h)", "decision", "best matches"):
+            table.add_column(col)
+        for i, f in enumerate(res.faces):
+            matches = ", ".join(f"{m.person} {m.similarity:.3f}" for m in f.matches) or "-"
+            table.add_row(str(i), ", ".join(f"{v:.0f}" for v in f.face.box), f.decision,
+                          matches)
+        console.print(table)
+
+    guarded(run)
+
+
+def search_cmd(
+    image: Path = typer.Argument(..., help="Photo of the face to look for."),
+    library: Path | None = LibraryOpt,
+    face: int | None = typer.Option(None, "--face", help="Face of IMAGE (0 = largest)."),
+    limit: int = typer.Option(20, "--limit", min=1, help="Most photos listed."),
+    far: float | None = FarOpt,
+    threshold: float | None = ThresholdOpt,
+    folder: Path | None = FolderOpt,
+    album: str | None = AlbumOpt,
+    since: str | None = SinceOpt,
+    until: str | None = UntilOpt,
+    person: str | None = PersonOpt,
+    min_quality: float | None = MinQualityOpt,
+    as_json: bool = JsonOption,
+    min_face: int = MinFaceOpt,
+    detector: str = DetectorOpt,
+    recognizer: str = RecognizerOpt,
+    backend: str | None = BackendOpt,
+) -> None:
+    """Photos of the library that contain this face, best first."""
+
+    def run() -> None:
+        engine = get_engine(detector, recognizer, backend, min_face)
+        with Library.open(library, create=False) as lib:
+            flt = _filter(lib, folder, album, since, until, person, min_quality)
+            res = search(lib, engine, image, limit, face, threshold, far, flt)
+        if as_json:
+            print_json(res.to_dict())
+            return
+        table = Table(title=f"{len(res.photos)} photo(s) with this face (threshold "
+                      f"{res.threshold.value:.3f})")
+        for col in ("similarity", "photo", "person"):
+            table.add_column(col)
+        for p in res.photos:
+            table.add_row(f"{p['similarity']:.3f}", str(p["path"]), str(p["person"] or "-"))
+        console.print(table)
+
+    guarded(run)

@@ -1,0 +1,195 @@
+"""The SQLite catalog: schema, transactions, filters, people, decisions, failures."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from faceatlas.store import (
+    CatalogError,
+    DiskFullError,
+    FaceFilter,
+    ImageInfo,
+    NewFace,
+    SQLiteStore,
+    open_store,
+)
+from faceatlas.store.schema import SCHEMA_VERSION
+
+MODEL = "test@1"
+
+
+def _vec(seed: int, dim: int = 8) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=dim).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def _face(seed: int, quality: float = 0.9, model: str = MODEL) -> NewFace:
+    return NewFace(box=(10.0, 20.0, 30.0, 40.0), landmarks=np.arange(10, dtype=np.float32),
+                   det_score=0.95, quality=quality, quality_components={"pose": quality},
+                   thumbnail=b"\xff\xd8jpeg", model=model, vector=_vec(seed))
+
+
+def _info(path: str, h: str = "h", album: str | None = None, taken: str | None = None,
+          status: str = "ok") -> ImageInfo:
+    folder = str(Path(path).parent)
+    return ImageInfo(path=path, folder=folder, album=album or Path(folder).name,
+                     content_hash=h, size=100, mtime_ns=1, width=640, height=480,
+                     taken_at=taken, taken_at_source="exif" if taken else None,
+                     status=status)  # type: ignore[arg-type]
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> SQLiteStore:
+    s = open_store(tmp_path)
+    assert isinstance(s, SQLiteStore)
+    return s
+
+
+def test_schema_created_with_wal_and_foreign_keys(store: SQLiteStore, tmp_path: Path) -> None:
+    assert store.schema_version() == SCHEMA_VERSION
+    assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    store.save_image(_info("/p/a.jpg"), [_face(1)])
+    store.close()
+    again = open_store(tmp_path)
+    assert again.stats()["faces"] == 1 and again.check() == []
+
+
+def test_newer_schema_is_refused(store: SQLiteStore, tmp_path: Path) -> None:
+    store.connection.execute("UPDATE schema_version SET version = 999")
+    store.close()
+    with pytest.raises(CatalogError, match="newer than this faceatlas"):
+        open_store(tmp_path)
+
+
+def test_save_image_replaces_faces_and_cascades(store: SQLiteStore) -> None:
+    first = store.save_image(_info("/p/a.jpg", "h1"), [_face(1), _face(2)])
+    assert len(first.face_ids) == 2 and first.removed_face_ids == []
+    img = store.image_by_path("/p/a.jpg")
+    assert img is not None and img.face_count == 2 and img.status == "ok"
+    ids, vecs = next(store.embeddings(MODEL))
+    assert list(ids) == first.face_ids and np.allclose(vecs[0], _vec(1))
+    second = store.save_image(_info("/p/a.jpg", "h2"), [_face(3)])
+    assert second.image_id == first.image_id
+    assert sorted(second.removed_face_ids) == sorted(first.face_ids)
+    assert store.stats()["faces"] == 1 and store.stats()["embeddings"] == 1
+    removed = store.delete_images([second.image_id])
+    assert removed == second.face_ids
+    assert store.stats() == {"images": 0, "ok": 0, "noface": 0, "error": 0, "faces": 0,
+                             "embeddings": 0, "people": 0, "decisions": 0}
+
+
+def test_failed_save_leaves_nothing(store: SQLiteStore) -> None:
+    bad = NewFace(box=(0, 0, 1, 1), landmarks=np.zeros(3, np.float32), det_score=1.0,
+                  quality=1.0, model=MODEL, vector=_vec(1))  # 3 landmarks: cannot be stored
+    with pytest.raises(ValueError):
+        store.save_image(_info("/p/a.jpg"), [_face(1), bad])
+    assert store.stats()["images"] == 0 and store.stats()["faces"] == 0
+    assert store.check() == []
+
+
+def test_relocate_keeps_faces_and_person(store: SQLiteStore) -> None:
+    saved = store.save_image(_info("/p/a.jpg", "h1"), [_face(1)])
+    person = store.create_person("Ada")
+    store.assign_faces(saved.face_ids, person.id, "user", decision="enroll")
+    other = store.save_image(_info("/q/b.jpg", "h2"), [_face(2)])
+    removed = store.relocate_image(saved.image_id, _info("/q/b.jpg", "h1"))
+    assert removed == other.face_ids  # the image that was at the new path is gone
+    moved = store.image_by_path("/q/b.jpg")
+    assert moved is not None and moved.id == saved.image_id and moved.album == "q"
+    face = store.get_face(saved.face_ids[0])
+    assert face is not None and face.person_id == person.id and face.assigned_by == "user"
+    assert [d.kind for d in store.decisions()] == ["enroll"]
+
+
+def test_record_error_never_overwrites_a_good_image(store: SQLiteStore) -> None:
+    saved = store.save_image(_info("/p/a.jpg"), [_face(1)])
+    err = ImageInfo(path="/p/a.jpg", folder="/p", album="p", content_hash=None, size=0,
+                    mtime_ns=0, status="error", error="permission denied")
+    assert store.record_error(err) == saved.image_id
+    rec = store.get_image(saved.image_id)
+    assert rec is not None and rec.status == "ok" and rec.face_count == 1
+    new_id = store.record_error(ImageInfo(**{**err.__dict__, "path": "/p/b.jpg"}))
+    bad = store.get_image(new_id)
+    assert bad is not None and bad.status == "error" and bad.error == "permission denied"
+
+
+def test_face_filters(store: SQLiteStore) -> None:
+    a = store.save_image(_info("/photos/2019/a.jpg", "1", taken="2019-05-01T10:00:00"),
+                         [_face(1, 0.9)])
+    b = store.save_image(_info("/photos/2020/b.jpg", "2", taken="2020-07-01T10:00:00"),
+                         [_face(2, 0.3)])
+    c = store.save_image(_info("/other/c.jpg", "3", album="trip", taken="2021-01-01T00:00:00"),
+                         [_face(3, 0.8), _face(4, 0.8, model="other@2")])
+    fa, fb, fc = a.face_ids[0], b.face_ids[0], c.face_ids[0]
+    ids = lambda **kw: list(store.face_ids(MODEL, FaceFilter(**kw)))  # noqa: E731
+    assert ids() == [fa, fb, fc]
+    assert list(store.face_ids("other@2")) == [c.face_ids[1]]  # models never mixed
+    assert ids(folder="/photos") == [fa, fb]
+    assert ids(folder="/photos/2019/") == [fa]
+    assert ids(folder="/phot") == []
+    assert ids(album="trip") == [fc]
+    assert ids(since="2020-01-01") == [fb, fc]
+    assert ids(until="2020-07-01") == [fa, fb]  # the whole last day counts
+    assert ids(since="2019-06-01", until="2020-12-31") == [fb]
+    assert ids(min_quality=0.5) == [fa, fc]
+    ada, bob = store.create_person("Ada"), store.create_person("Bob")
+    store.assign_faces([fa], ada.id, "user")
+    store.assign_faces([fc], bob.id, "auto")
+    assert ids(person=ada.id) == [fa]
+    assert ids(enrolled_only=True) == [fa, fc]
+    store.update_person(bob.id, do_not_recognise=True)
+    assert ids(enrolled_only=True) == [fa]
+
+
+def test_people_and_decisions(store: SQLiteStore) -> None:
+    ada = store.create_person("Ada", notes="friend")
+    with pytest.raises(CatalogError, match="already exists"):
+        store.create_person("ADA")
+    assert store.person_by_name("ada") == ada
+    unnamed = store.create_person(None)
+    assert unnamed.name is None
+    changed = store.update_person(unnamed.id, name="Bea", hidden=True)
+    assert changed.name == "Bea" and changed.hidden and not changed.do_not_recognise
+    with pytest.raises(CatalogError, match="already exists"):
+        store.update_person(unnamed.id, name="Ada")
+    d = store.record_decision("merge", person_id=ada.id, other_person_id=unnamed.id)
+    assert d.kind == "merge" and d.other_person_id == unnamed.id
+    assert [p.name for p in store.people()] == ["Ada", "Bea"]
+
+
+def test_check_reports_missing_faces(store: SQLiteStore) -> None:
+    saved = store.save_image(_info("/p/a.jpg"), [_face(1), _face(2)])
+    assert store.check() == []
+    store.connection.execute("DELETE FROM faces WHERE id = ?", (saved.face_ids[0],))
+    problems = store.check()
+    assert any("1 faces stored, 2 expected" in p for p in problems)
+
+
+def test_disk_full_is_a_clear_error_and_keeps_the_catalog(store: SQLiteStore) -> None:
+    store.save_image(_info("/p/a.jpg", "a"), [_face(1)])
+    pages = store.connection.execute("PRAGMA page_count").fetchone()[0]
+    store.connection.execute(f"PRAGMA max_page_count = {pages + 2}")
+    big = [NewFace(**{**_face(i).__dict__, "thumbnail": bytes(6000)}) for i in range(4)]
+    with pytest.raises(DiskFullError, match="disk full.*free some space"):
+        for i in range(20):
+            store.save_image(_info(f"/p/{i}.jpg", str(i)), big)
+    assert store.check() == []
+    stats = store.stats()
+    assert stats["faces"] == 1 + 4 * (stats["images"] - 1)
+
+
+def test_locked_catalog_is_reported(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "catalog.sqlite", timeout=0.1)
+    other = sqlite3.connect(tmp_path / "catalog.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(CatalogError, match="busy"):
+            store.save_image(_info("/p/a.jpg"), [_face(1)])
+    finally:
+        other.execute("ROLLBACK")
+    assert store.check() == []
