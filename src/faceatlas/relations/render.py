@@ -52,9 +52,20 @@ def _round_thumb(bgr: np.ndarray, side: int) -> np.ndarray:
     return np.dstack([rgb, alpha])
 
 
+def _layout(sub: nx.Graph, seed: int) -> dict[int, np.ndarray]:
+    """Spring layout on log weights (heavy ties pull, without collapsing the core), started
+    from Kamada-Kawai so that the picture fills the frame evenly."""
+    tie = nx.Graph()
+    tie.add_nodes_from(sub)
+    tie.add_edges_from((a, b, {"w": math.log1p(w)}) for a, b, w in sub.edges(data="weight"))
+    start = nx.kamada_kawai_layout(tie, weight=None) if len(tie) > 2 else None
+    return nx.spring_layout(tie, pos=start, weight="w", seed=seed,
+                            k=4.0 / math.sqrt(len(tie)), iterations=60)
+
+
 def draw_graph(rg: RelationGraph, out: str | Path, names: Mapping[int, str] | None = None,
                thumbnail: Thumbnailer | None = None, person: int | None = None,
-               max_people: int = 200, labels: int = 30, seed: int = 0) -> Path:
+               max_people: int = 200, labels: int = 20, seed: int = 0) -> Path:
     """Render to a PNG; returns its path. ``labels``: how many of the most photographed
     people get their name written."""
     names = names or {}
@@ -63,11 +74,10 @@ def draw_graph(rg: RelationGraph, out: str | Path, names: Mapping[int, str] | No
         raise RelationsError("the relation graph is empty: nothing to draw")
     sub = rg.graph.subgraph(people)
     n = len(people)
-    pos = nx.spring_layout(sub, weight="weight", seed=seed, k=2.0 / math.sqrt(n),
-                           iterations=200)
+    pos = _layout(sub, seed)
     if person is not None:
         pos = {u: p - pos[person] for u, p in pos.items()}
-    side_in = float(np.clip(3.0 + 1.1 * math.sqrt(n), 6.0, 22.0))
+    side_in = float(np.clip(3.0 + 1.3 * math.sqrt(n), 6.0, 24.0))
     fig, ax = plt.subplots(figsize=(side_in, side_in), dpi=100)
     ax.set_axis_off()
     w = np.array([d["weight"] for _, _, d in sub.edges(data=True)], dtype=float)
@@ -81,7 +91,7 @@ def draw_graph(rg: RelationGraph, out: str | Path, names: Mapping[int, str] | No
     photos = np.array([sub.nodes[u]["photos"] for u in people], dtype=float)
     rel = np.sqrt(photos / photos.max())
     px_per_in = fig.dpi
-    max_px = side_in * px_per_in / math.sqrt(n) * 0.55
+    max_px = side_in * px_per_in / math.sqrt(n) * 0.45
     named = set(people[:labels]) | ({person} if person is not None else set())
     for u, r in zip(people, rel, strict=True):
         d_px = max(14.0, max_px * (0.45 + 0.55 * r))
@@ -89,8 +99,8 @@ def draw_graph(rg: RelationGraph, out: str | Path, names: Mapping[int, str] | No
         face = thumbnail(u) if thumbnail is not None else None
         if face is not None and face.size:
             img = _round_thumb(face, 96)
-            ab = AnnotationBbox(OffsetImage(img, zoom=d_px / 96), (x, y), frameon=False,
-                                zorder=3)
+            zoom = d_px / 96 * 72 / px_per_in  # OffsetImage scales pixels by dpi / 72
+            ab = AnnotationBbox(OffsetImage(img, zoom=zoom), (x, y), frameon=False, zorder=3)
             ax.add_artist(ab)
             ax.scatter([x], [y], s=(d_px * 72 / px_per_in + 3) ** 2, facecolors="none",
                        edgecolors=[colour_of[u]], linewidths=2.5, zorder=4)
