@@ -183,6 +183,18 @@ def test_render_uses_catalog_thumbnails(library: Library, tmp_path: Path) -> Non
     assert cv2.imread(str(ego)) is not None
 
 
+def test_cli_reads_the_catalog(library: Library) -> None:
+    res = CliRunner().invoke(app, ["relations", "top", "ann", "--library", str(library.root),
+                                   "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert [(c["name"], c["weight"]) for c in out["companions"]] == [("Bob", 3), ("Cid", 1)]
+    res = CliRunner().invoke(app, ["relations", "together", "Ann", "Bob", "--without", "Cid",
+                                   "--library", str(library.root), "--json"])
+    paths = [r["path"] for r in json.loads(res.stdout)["photos"]]
+    assert [Path(x).name for x in paths] == ["group_2.jpg", "group_5.jpg"]
+
+
 def test_cli_on_csv_occurrences(tmp_path: Path) -> None:
     occ = [Occurrence(1, 1, datetime(2020, 1, 1)), Occurrence(1, 2, datetime(2020, 1, 1)),
            Occurrence(2, 1, datetime(2020, 2, 1)), Occurrence(2, 2, datetime(2020, 2, 1)),
@@ -210,6 +222,9 @@ def test_cli_on_csv_occurrences(tmp_path: Path) -> None:
         1, 2, 3, 4]
     out = run("export", "--csv", str(tmp_path / "e.csv"))
     assert out["edges"] == 4
+    drawn = run("draw", str(tmp_path / "g.png"), "--person", "P3")
+    assert drawn["people"] == 4 and drawn["thumbnails"] == 0
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
     bad = runner.invoke(app, ["relations", "top", "Nobody", "--occurrences", str(path)])
     assert bad.exit_code != 0 and "no person named" in bad.output
     assert "Traceback" not in bad.output
