@@ -66,7 +66,11 @@ def _draw(bgr, faces, out: Path) -> None:
         cv2.putText(canvas, f"{i} q={f.quality.score:.2f}", (x, max(12, y - 4)),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 200, 0), 1)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), canvas):
+    try:
+        written = cv2.imwrite(str(out), canvas)
+    except cv2.error:
+        written = False
+    if not written:
         raise FaceAtlasError(f"{out}: cannot write image (use a .png or .jpg name)")
 
 
