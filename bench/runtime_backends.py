@@ -3,15 +3,18 @@
     python bench/runtime_backends.py [--repeat 300] [--threads 1 2]
 
 Per model and setting: milliseconds per call, median (and p90) of ``--repeat`` calls
-after a warm-up (``--repeat-batch`` calls for batch 16). YuNet runs on a 640x480 input (a sample portrait), SFace on aligned
-112x112 crops in batches of 1 and 16. The fastest backend per model is what
-``faceatlas/models/catalog.py`` records as the model's ``default_backend``.
+after a warm-up (``--repeat-batch`` calls for batch 16). YuNet runs on a 640x480
+input (a sample portrait), SFace on aligned 112x112 crops in batches of 1 and 16.
+The fastest backend per model is what ``faceatlas/models/catalog.py`` records as
+the model's ``default_backend``.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -28,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PORTRAIT = ROOT / "samples" / "portraits" / "person_b_1.jpg"
 
 
-def _time(fn, repeat: int, warmup: int = 10) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def _time(fn: Callable[[], object], repeat: int, warmup: int = 10) -> tuple[float, float]:
     for _ in range(warmup):
         fn()
     ms = []
@@ -74,7 +77,7 @@ def main() -> None:
                 runner = load_runner(graph, backend, threads)
                 feed = {runner.input_names[0]: blob}
                 n = args.repeat if len(blob) == 1 else args.repeat_batch
-                med, p90 = _time(lambda r=runner, f=feed: r.run(f), n)
+                med, p90 = _time(partial(runner.run, feed), n)
                 name, shape = case.split(" ", 1)
                 print(f"| {name} | {shape} | {backend} | {threads} | {med:.2f} | {p90:.2f} |",
                       flush=True)
