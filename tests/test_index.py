@@ -3,6 +3,7 @@ vector index repair, the CLI, and SIGKILL at random moments."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
@@ -23,8 +24,7 @@ from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
 from faceatlas import FaceEngine
-from faceatlas.library import Indexer, IndexSummary, Library
-from faceatlas.library import analysis, indexer
+from faceatlas.library import Indexer, IndexSummary, Library, analysis, indexer
 from faceatlas.library.analysis import FileResult
 from faceatlas.library.vectors import index_file
 from faceatlas.store import SQLiteStore
@@ -399,10 +399,8 @@ def test_sigkill_at_random_moments_never_corrupts_the_library(
         else:  # in the middle of the writes
             _wait_for_commit(lib / "catalog.sqlite", proc)
             time.sleep(rng.uniform(0.0, 0.3))
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait()
         assert_consistent(lib)  # integrity, faces + embeddings of every image, vectors
         after = _snapshot(lib)
