@@ -7,13 +7,14 @@ product (= cosine) queries, optionally restricted to an allowed id subset (filte
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ..errors import FaceAtlasError
 
 
+@runtime_checkable
 class VectorIndex(Protocol):
     """A mutable top-k cosine index over int64 ids."""
 

@@ -1,0 +1,228 @@
+"""Vector search at scale: FaissIndex (HNSW) vs exact numpy vs a deepface-style loop.
+
+On N synthetic identity-clustered unit embeddings (bench/synthetic.py) it measures:
+HNSW build time, bytes per face (saved file size / N), one-thread top-10 latency
+p50/p99 and recall@10 against exact search for several efSearch values; exact numpy
+search (matrix product + argpartition, one thread) at N; an IVF alternative; float16,
+SQ8 and PQ storage; exact flat latency at smaller sizes (the exact/HNSW threshold);
+and a deepface ``find()``-style pandas row loop, timed on a subset and scaled.
+
+    nice python bench/vector_search.py --n 1000000 --cache /work/cache/bench_index
+
+The saved index goes to ``--cache`` so bench/filtered_search.py can reuse it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import identity_clustered, similarity_stats  # noqa: E402
+
+from faceatlas.search import FaissIndex, exact_search, open_index, recall_at_k  # noqa: E402
+from faceatlas.search.faiss_index import PQ_BYTES  # noqa: E402
+
+MODEL = "synthetic-128"
+
+
+def dataset(n: int, n_queries: int, faces_per_id: int, seed: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(gallery, labels, queries): queries are unseen faces of gallery identities."""
+    x, labels = identity_clustered(n + n_queries, max(1, n // faces_per_id), seed=seed)
+    return x[:n], labels[:n], x[n:]
+
+
+def ground_truth(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
+    flat = faiss.IndexFlatIP(x.shape[1])
+    flat.add(x)
+    return flat.search(q, k)[1]
+
+
+def latencies(fn, queries: np.ndarray) -> np.ndarray:
+    out = np.empty(len(queries))
+    for i in range(len(queries)):
+        t0 = time.perf_counter()
+        fn(queries[i:i + 1])
+        out[i] = time.perf_counter() - t0
+    return out * 1e3
+
+
+def pct(ms: np.ndarray) -> dict[str, float]:
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 3),
+            "p99_ms": round(float(np.percentile(ms, 99)), 3)}
+
+
+def cached_index(path: Path, x: np.ndarray, threads: int) -> tuple[FaissIndex, float, bool]:
+    """The HNSW index of x, from ``path`` when it matches, else built (timed) and saved."""
+    ids = np.arange(len(x), dtype=np.int64)
+    faiss.omp_set_num_threads(threads)
+    t0 = time.perf_counter()
+    opened = open_index(path, ids, MODEL, lambda: [(ids, x)], kind="hnsw")
+    return opened.index, time.perf_counter() - t0, opened.rebuilt
+
+
+def shared_graph_variant(base: FaissIndex, x: np.ndarray, compression: str) -> object:
+    """An HNSW index with the same graph as ``base`` but compressed storage (saves
+    rebuilding the graph for each variant)."""
+    hnsw = faiss.downcast_index(base._index.index)
+    d = x.shape[1]
+    if compression == "fp16":
+        v = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_fp16, base.hnsw_m,
+                              faiss.METRIC_INNER_PRODUCT)
+    elif compression == "sq8":
+        v = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, base.hnsw_m,
+                              faiss.METRIC_INNER_PRODUCT)
+    else:
+        v = faiss.IndexHNSWPQ(d, PQ_BYTES, base.hnsw_m, 8, faiss.METRIC_INNER_PRODUCT)
+    v.hnsw = hnsw.hnsw
+    sample = x[np.random.default_rng(0).choice(len(x), min(len(x), 100_000), replace=False)]
+    v.storage.train(sample)
+    v.storage.add(x)
+    v.ntotal = len(x)
+    v.is_trained = True
+    return v
+
+
+def deepface_style(x: np.ndarray, queries: np.ndarray, subset: int) -> float:
+    """ms per query of a deepface ``find()``-like loop over ``subset`` rows."""
+    import pandas as pd
+
+    df = pd.DataFrame({"identity": [f"img_{i}.jpg" for i in range(subset)],
+                       "embedding": list(x[:subset])})
+
+    def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
+        return 1.0 - float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+    times = []
+    for q in queries:
+        t0 = time.perf_counter()
+        distances = []
+        for _, row in df.iterrows():  # what deepface.find does per stored representation
+            distances.append(cosine_distance(q, row["embedding"]))
+        result = df.assign(distance=distances).sort_values("distance").head(10)
+        times.append(time.perf_counter() - t0)
+        assert len(result) == 10
+    return float(np.median(times) * 1e3)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--faces-per-id", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2, help="build threads")
+    ap.add_argument("--ef", type=int, nargs="+", default=[64, 128, 256, 384, 512])
+    ap.add_argument("--cache", type=Path, default=Path("/work/cache/bench_index"))
+    ap.add_argument("--deepface-rows", type=int, default=20_000)
+    ap.add_argument("--skip-ivf", action="store_true")
+    ap.add_argument("--out", type=Path, default=None, help="write results JSON here")
+    args = ap.parse_args()
+    res: dict[str, object] = {"n": args.n, "queries": args.queries,
+                              "faces_per_id": args.faces_per_id}
+
+    t0 = time.perf_counter()
+    x, labels, q = dataset(args.n, args.queries, args.faces_per_id, args.seed)
+    res["similarities"] = similarity_stats(x, labels)
+    faiss.omp_set_num_threads(args.threads)
+    gt = ground_truth(x, q, 10)
+    print(f"data + ground truth {time.perf_counter() - t0:.1f}s", res["similarities"],
+          flush=True)
+
+    path = args.cache / f"hnsw_{args.n}_{args.faces_per_id}_{args.seed}.faceidx"
+    index, secs, rebuilt = cached_index(path, x, args.threads)
+    res["hnsw_build_s" if rebuilt else "hnsw_load_s"] = round(secs, 1)
+    res["hnsw_factory"] = index.factory
+    res["hnsw_bytes_per_face"] = round(os.path.getsize(path) / args.n, 1)
+    print(f"hnsw {'built' if rebuilt else 'loaded'} in {secs:.1f}s, "
+          f"{res['hnsw_bytes_per_face']} B/face", flush=True)
+
+    faiss.omp_set_num_threads(1)
+    sweep = []
+    for ef in args.ef:
+        index.ef_search = ef
+        found = index.search(q, 10)[1]
+        ms = latencies(lambda one: index.search(one, 10), q)
+        sweep.append({"ef_search": ef, "recall@10": round(recall_at_k(found, gt), 4), **pct(ms)})
+        print("hnsw", sweep[-1], flush=True)
+    res["hnsw"] = sweep
+
+    with threadpool_limits(1):
+        nq = min(100, len(q))
+        ms = latencies(lambda one: exact_search(x, one, 10), q[:nq])
+        found = np.concatenate([exact_search(x, q[i:i + 1], 10)[1] for i in range(nq)])
+    res["numpy_exact"] = {"recall@10": round(recall_at_k(found, gt[:nq]), 4), **pct(ms)}
+    print("numpy exact", res["numpy_exact"], flush=True)
+
+    for size in (10_000, 20_000, 50_000, 100_000):
+        if size > args.n:
+            continue
+        flat = FaissIndex(kind="exact")
+        flat.add(np.arange(size), x[:size])
+        res[f"exact_flat_{size}"] = pct(latencies(lambda one, f=flat: f.search(one, 10), q))
+        print(f"flat {size}", res[f"exact_flat_{size}"], flush=True)
+
+    variants = []
+    best_ef = next((s["ef_search"] for s in sweep if s["recall@10"] >= 0.99), args.ef[-1])
+    for comp in ("fp16", "sq8", "pq"):
+        faiss.omp_set_num_threads(1)  # k-means barriers stall on a busy machine
+        t1 = time.perf_counter()
+        v = shared_graph_variant(index, x, comp)
+        encode_s = time.perf_counter() - t1
+        faiss.omp_set_num_threads(1)
+        for ef in (best_ef, 2 * best_ef):
+            params = faiss.SearchParametersHNSW(efSearch=ef)
+            found = v.search(q, 10, params=params)[1]
+            ms = latencies(lambda one, v=v, p=params: v.search(one, 10, params=p), q)
+            variants.append({"compression": comp, "ef_search": ef,
+                             "bytes_per_face": round(faiss.serialize_index(v).size / args.n, 1),
+                             "recall@10": round(recall_at_k(found, gt), 4),
+                             "encode_s": round(encode_s, 1), **pct(ms)})
+            print("variant", variants[-1], flush=True)
+        del v
+    res["variants"] = variants
+
+    if not args.skip_ivf:
+        faiss.omp_set_num_threads(args.threads)
+        nlist = 4096 if args.n >= 500_000 else 1024
+        ivf = faiss.index_factory(x.shape[1], f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
+        t1 = time.perf_counter()
+        ivf.train(x[np.random.default_rng(0).choice(len(x), min(len(x), 40 * nlist),
+                                                   replace=False)])
+        ivf.add(x)
+        ivf_build = time.perf_counter() - t1
+        faiss.omp_set_num_threads(1)
+        rows = []
+        for nprobe in (32, 128, 512):
+            ivf.nprobe = nprobe
+            found = ivf.search(q, 10)[1]
+            ms = latencies(lambda one, i=ivf: i.search(one, 10), q[:200])
+            rows.append({"nlist": nlist, "nprobe": nprobe, "build_s": round(ivf_build, 1),
+                         "recall@10": round(recall_at_k(found, gt), 4), **pct(ms)})
+            print("ivf", rows[-1], flush=True)
+        res["ivf"] = rows
+        del ivf
+
+    sub = min(args.deepface_rows, args.n)
+    per_query = deepface_style(x, q[:3], sub)
+    res["deepface_style"] = {"rows_timed": sub, "ms_per_query": round(per_query, 1),
+                             "ms_per_query_100k": round(per_query * 100_000 / sub, 1),
+                             "ms_per_query_n": round(per_query * args.n / sub, 1)}
+    print("deepface-style", res["deepface_style"], flush=True)
+
+    print(json.dumps(res, indent=1))
+    if args.out:
+        args.out.write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
