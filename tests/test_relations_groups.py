@@ -183,6 +183,23 @@ def test_render_uses_catalog_thumbnails(library: Library, tmp_path: Path) -> Non
     assert cv2.imread(str(ego)) is not None
 
 
+class OtherStore:
+    """A catalog that is not the SQLite one: the adapter must use the generic interface."""
+
+    def __init__(self, inner: SQLiteStore) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_generic_store_path_gives_the_same_graph(library: Library) -> None:
+    generic = CatalogOccurrences(OtherStore(library.store))  # type: ignore[arg-type]
+    assert not isinstance(generic.store, SQLiteStore)
+    assert RelationGraph.from_occurrences(generic.occurrences()) == library.graph()
+    assert sorted(generic.person_names().values()) == sorted(REFERENCE)
+
+
 def test_cli_reads_the_catalog(library: Library) -> None:
     res = CliRunner().invoke(app, ["relations", "top", "ann", "--library", str(library.root),
                                    "--json"])
