@@ -1,0 +1,204 @@
+"""Enrolment (quality-gated), open-set identification, face search and their filters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from faceatlas import FaceEngine
+from faceatlas.cli.main import app
+from faceatlas.errors import FaceAtlasError
+from faceatlas.library import Indexer, Library
+from faceatlas.library.recognize import enroll, identify, search
+from faceatlas.store import FaceFilter
+from faceatlas.verification import resolve_threshold
+
+runner = CliRunner()
+
+
+def _with_date(src: Path, dst: Path, date: str) -> None:
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[36867] = date
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    Image.open(src).save(dst, "JPEG", quality=95, exif=exif)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory, portraits: Path,
+            engine: FaceEngine) -> Path:
+    """trip2019/: person_a_1, person_b_1, impostor_1 (taken 2019); home2021/: the other
+    three (taken 2021). Person A and Person B enrolled from their 2019 photos."""
+    root = tmp_path_factory.mktemp("identify")
+    for name in ("person_a_1", "person_b_1", "impostor_1"):
+        _with_date(portraits / f"{name}.jpg", root / "trip2019" / f"{name}.jpg",
+                   "2019:05:01 12:00:00")
+    for name in ("person_a_2", "person_b_2", "impostor_2"):
+        _with_date(portraits / f"{name}.jpg", root / "home2021" / f"{name}.jpg",
+                   "2021:08:01 12:00:00")
+    lib = root / "lib"
+    with Library.open(lib) as opened:
+        summary = Indexer(opened, workers=0, engine=engine).run([str(root)])
+        assert summary.new == 6 and summary.faces == 6
+        for who, photo in (("Person A", "person_a_1"), ("Person B", "person_b_1")):
+            _, outcomes = enroll(opened, who, [root / "trip2019" / f"{photo}.jpg"], engine)
+            assert [o.status for o in outcomes] == ["enrolled"]
+    return lib
+
+
+def _names(photos: list[dict[str, object]]) -> list[str]:
+    return [Path(str(p["path"])).stem for p in photos]
+
+
+def test_identify_decides_enrolled_people_and_unknowns(library: Path, portraits: Path,
+                                                       engine: FaceEngine) -> None:
+    with Library.open(library) as lib:
+        res = identify(lib, engine, portraits / "person_a_2.jpg")
+        stranger = identify(lib, engine, portraits / "impostor_2.jpg")
+    assert res.threshold.value == resolve_threshold("sface").value  # calibrated, FAR 1e-3
+    [face] = res.faces
+    assert face.decision == "Person A"
+    assert [m.person for m in face.matches] == ["Person A", "Person B"]
+    assert face.matches[0].similarity >= res.threshold.value > face.matches[1].similarity
+    [other] = stranger.faces
+    assert other.decision == "unknown" and len(other.matches) == 2
+    assert max(m.similarity for m in other.matches) < res.threshold.value
+
+
+def test_identify_json_is_exactly_box_matches_decision(library: Path,
+                                                       portraits: Path) -> None:
+    out = runner.invoke(app, ["identify", str(portraits / "person_b_2.jpg"), "--library",
+                              str(library), "--json", "--top-k", "1"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    [face] = data["faces"]
+    assert set(face) == {"box", "matches", "decision"}
+    assert len(face["box"]) == 4 and face["decision"] == "Person B"
+    assert face["matches"] == [{"person": "Person B", "similarity": face["matches"][0][
+        "similarity"]}]
+    assert isinstance(face["matches"][0]["similarity"], float)
+
+
+def test_identify_leaves_out_people_who_must_not_be_recognised(
+        library: Path, portraits: Path, engine: FaceEngine) -> None:
+    with Library.open(library) as lib:
+        b = lib.store.person_by_name("Person B")
+        assert b is not None
+        lib.store.update_person(b.id, do_not_recognise=True)
+        try:
+            [face] = identify(lib, engine, portraits / "person_b_2.jpg").faces
+        finally:
+            lib.store.update_person(b.id, do_not_recognise=False)
+    assert face.decision == "unknown"
+    assert [m.person for m in face.matches] == ["Person A"]
+
+
+def test_identify_filters(library: Path, portraits: Path, engine: FaceEngine) -> None:
+    with Library.open(library) as lib:
+        [later] = identify(lib, engine, portraits / "person_a_2.jpg",
+                           flt=FaceFilter(since="2020-01-01")).faces
+        [only_b] = identify(lib, engine, portraits / "person_a_2.jpg",
+                            flt=FaceFilter(person=lib.store.person_by_name("Person B").id)  # type: ignore[union-attr]
+                            ).faces
+    assert later.matches == [] and later.decision == "unknown"  # enrolled photos are 2019
+    assert [m.person for m in only_b.matches] == ["Person B"] and only_b.decision == "unknown"
+
+
+def test_identify_needs_enrolled_people(tmp_path: Path, portraits: Path,
+                                        engine: FaceEngine) -> None:
+    with Library.open(tmp_path / "lib") as lib:
+        Indexer(lib, workers=0, engine=engine).run([str(portraits / "impostor_1.jpg")])
+        with pytest.raises(FaceAtlasError, match="nobody is enrolled"):
+            identify(lib, engine, portraits / "impostor_2.jpg")
+    out = runner.invoke(app, ["identify", str(portraits / "impostor_2.jpg"), "--library",
+                              str(tmp_path / "none")])
+    assert out.exit_code != 0 and "no library at" in out.output
+
+
+def test_enroll_is_quality_gated_and_names_the_failing_cue(
+        tmp_path: Path, portraits: Path, engine: FaceEngine) -> None:
+    bgr = cv2.imread(str(portraits / "person_a_2.jpg"))
+    blurred = cv2.GaussianBlur(cv2.resize(bgr, None, fx=0.25, fy=0.25), (0, 0), 3)
+    cv2.imwrite(str(tmp_path / "blurred.jpg"), blurred)
+    cv2.imwrite(str(tmp_path / "wall.jpg"), np.full((200, 200, 3), 128, np.uint8))
+    with Library.open(tmp_path / "lib") as lib:
+        person, outcomes = enroll(lib, "Person A", [tmp_path / "blurred.jpg",
+                                                    tmp_path / "wall.jpg",
+                                                    portraits / "person_a_1.jpg",
+                                                    portraits / "person_a_2.jpg"], engine)
+        status = {Path(o.image).name: o for o in outcomes}
+        assert status["blurred.jpg"].status == "refused"
+        assert "weakest cue: sharpness" in status["blurred.jpg"].reason
+        assert status["wall.jpg"].status == "refused"
+        assert status["wall.jpg"].reason == "no face found"
+        assert status["person_a_1.jpg"].status == status["person_a_2.jpg"].status == "enrolled"
+        faces = lib.store.person_faces(person.id)
+        assert len(faces) == 2 and all(f.assigned_by == "user" for f in faces)
+        assert [d.kind for d in lib.store.decisions()] == ["enroll", "enroll"]
+        _, again = enroll(lib, "person a", [portraits / "person_a_1.jpg"], engine)
+        assert again[0].status == "already"
+        _, strict = enroll(lib, "Someone", [portraits / "person_a_2.jpg"], engine,
+                           min_quality=0.5)
+        assert strict[0].status == "refused" and "already enrolled as Person A" in \
+            strict[0].reason
+        _, picky = enroll(lib, "Other", [portraits / "impostor_1.jpg"], engine,
+                          min_quality=1.0)
+        assert picky[0].status == "refused" and "below 1.00" in picky[0].reason
+    out = runner.invoke(app, ["enroll", "Nobody", str(tmp_path / "wall.jpg"), "--library",
+                              str(tmp_path / "lib"), "--json"])
+    assert out.exit_code == 3
+    assert json.loads(out.stdout)["images"][0]["reason"] == "no face found"
+
+
+def test_search_finds_the_photos_of_a_face_best_first(library: Path, portraits: Path,
+                                                      engine: FaceEngine) -> None:
+    with Library.open(library) as lib:
+        res = search(lib, engine, portraits / "person_b_2.jpg")
+    assert _names(res.photos) == ["person_b_2", "person_b_1"]
+    sims = [float(p["similarity"]) for p in res.photos]  # type: ignore[arg-type]
+    assert sims[0] > 0.98 and sims[0] > sims[1] >= res.threshold.value  # [0]: re-encoded copy
+    assert res.photos[1]["person"] == "Person B" and res.photos[0]["person"] is None
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--album", "home2021"], ["person_b_2"]),
+    (["--folder", "FOLDER/trip2019"], ["person_b_1"]),
+    (["--until", "2020-01-01"], ["person_b_1"]),
+    (["--since", "2021-08-01", "--until", "2021-08-01"], ["person_b_2"]),
+    (["--person", "Person B"], ["person_b_1"]),
+    (["--since", "2030-01-01"], []),
+])
+def test_search_filters(library: Path, portraits: Path, args: list[str],
+                        expected: list[str]) -> None:
+    args = [a.replace("FOLDER", str(library.parent)) for a in args]
+    out = runner.invoke(app, ["search", str(portraits / "person_b_2.jpg"), "--library",
+                              str(library), "--json", *args])
+    assert out.exit_code == 0, out.output
+    assert _names(json.loads(out.stdout)["photos"]) == expected
+
+
+def test_search_min_quality_filter(library: Path, portraits: Path,
+                                   engine: FaceEngine) -> None:
+    with Library.open(library) as lib:
+        qualities = {Path(lib.store.get_image(f.image_id).path).stem: f.quality  # type: ignore[union-attr]
+                     for f in lib.store.faces(lib.store.face_ids(engine.model_id)).values()}
+        cut = (qualities["person_a_1"] + qualities["person_a_2"]) / 2
+        assert qualities["person_a_1"] < cut < qualities["person_a_2"]
+        res = search(lib, engine, portraits / "person_a_2.jpg", flt=FaceFilter(min_quality=cut))
+        everything = search(lib, engine, portraits / "person_a_2.jpg")
+    assert _names(res.photos) == ["person_a_2"]
+    assert _names(everything.photos) == ["person_a_2", "person_a_1"]
+
+
+def test_bad_filter_values_are_clear_errors(library: Path, portraits: Path) -> None:
+    for args, message in ((["--since", "yesterday"], "is not a date"),
+                          (["--person", "Nobody"], "no person named 'Nobody'")):
+        out = runner.invoke(app, ["search", str(portraits / "person_b_2.jpg"), "--library",
+                                  str(library), *args])
+        assert out.exit_code != 0 and message in out.output
+        assert "Traceback" not in out.output
