@@ -15,6 +15,7 @@ The saved index goes to ``--cache`` so bench/filtered_search.py can reuse it.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -34,11 +35,21 @@ from faceatlas.search.faiss_index import PQ_BYTES  # noqa: E402
 MODEL = "synthetic-128"
 
 
+QUERY_POOL = 1000
+
+
 def dataset(n: int, n_queries: int, faces_per_id: int, seed: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(gallery, labels, queries): queries are unseen faces of gallery identities."""
-    x, labels = identity_clustered(n + n_queries, max(1, n // faces_per_id), seed=seed)
-    return x[:n], labels[:n], x[n:]
+    """(gallery, labels, queries): queries are unseen faces of gallery identities; the
+    gallery does not depend on ``n_queries`` (<= QUERY_POOL)."""
+    x, labels = identity_clustered(n + QUERY_POOL, max(1, n // faces_per_id), seed=seed)
+    return x[:n], labels[:n], x[n:n + min(n_queries, QUERY_POOL)]
+
+
+def cache_path(cache: Path, x: np.ndarray) -> Path:
+    """Index file name keyed by the gallery's size and content."""
+    digest = hashlib.sha256(x[:: max(1, len(x) // 1000)].tobytes()).hexdigest()[:12]
+    return cache / f"hnsw_{len(x)}_{digest}.faceidx"
 
 
 def ground_truth(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
@@ -138,7 +149,7 @@ def main() -> None:
     print(f"data + ground truth {time.perf_counter() - t0:.1f}s", res["similarities"],
           flush=True)
 
-    path = args.cache / f"hnsw_{args.n}_{args.faces_per_id}_{args.seed}.faceidx"
+    path = cache_path(args.cache, x)
     index, secs, rebuilt = cached_index(path, x, args.threads)
     res["hnsw_build_s" if rebuilt else "hnsw_load_s"] = round(secs, 1)
     res["hnsw_factory"] = index.factory

@@ -159,9 +159,19 @@ def test_fixed_assignment_is_never_undone(full: bool) -> None:
     fixed = np.zeros(12, dtype=bool)
     people[0], fixed[0] = 20, True                # a user moved face 0 into person 20
     fixed[6] = True                               # and confirmed face 6 is person 20
-    labels = cluster_faces(x, people=people, fixed=fixed, full=full).labels
+    moved = Constraints(not_person=[(0, 10)])     # (moving it out of 10 rejects 10)
+    labels = cluster_faces(x, people=people, fixed=fixed, constraints=moved, full=full).labels
     assert labels[0] == 20 and labels[6] == 20
     assert (labels[1:6] == 10).all()
+
+
+def test_person_with_two_looks_attracts_both() -> None:
+    """A user-made person of two unlike groups (a merge) takes new faces of either."""
+    x, _ = _two_people()
+    people = np.r_[np.full(3, 7), np.full(6, -1), np.full(3, 7)]
+    fixed = people >= 0                           # faces 0-2 (look A) and 9-11 (look B)
+    labels = cluster_faces(x, people=people, fixed=fixed, full=True).labels
+    assert (labels == 7).all()
 
 
 @pytest.mark.parametrize("full", [False, True])

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -25,6 +26,15 @@ from faceatlas.types import Embedding
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from synthetic import identity_clustered, similarity_stats  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_faiss_thread():
+    """OpenMP barriers stall when other processes share the cores; one thread is faster."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import core, evaluate, library, models, relations
+from . import core, evaluate, library, models, people, relations
 
 app = typer.Typer(name="faceatlas", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
@@ -19,6 +19,7 @@ app.command("search")(library.search_cmd)
 app.add_typer(models.app, name="models")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(relations.app, name="relations")
+people.register(app)  # cluster, people
 
 
 def main() -> None:

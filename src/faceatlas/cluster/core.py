@@ -8,13 +8,14 @@ Algorithm (:func:`cluster_faces`):
 2. A kNN graph over the other faces, pruned by adaptive neighbour selection and mutual
    support (:mod:`faceatlas.cluster.graph`). Incrementally, only the unassigned faces
    and the faces in their neighbourhoods are searched, against all faces.
-3. Faces anchored to one person and must-linked faces are united first. Then edges are
-   taken from most to least similar (Kruskal order) and two groups merge only when
-   (a) their tags allow it (:mod:`faceatlas.cluster.constraints`: same photo,
-   cannot-link, two different fixed people, "not this person") and (b) their
-   average-linkage similarity — the mean cosine over every cross pair, computed from
-   per-group vector sums — is at least ``link_sim``. (b) is what keeps a chain of
-   look-alikes from joining two people: a bridge edge is strong, the mean is not.
+3. Faces anchored to one person and must-linked faces are united first. Then
+   average-linkage agglomeration restricted to the graph: the two edge-connected
+   groups with the highest mean cross similarity (mean cosine over every cross pair,
+   from per-group vector sums) merge, while that mean is at least ``link_sim`` and
+   their tags allow it (:mod:`faceatlas.cluster.constraints`: same photo,
+   cannot-link, two different fixed people, "not this person"). The mean is what
+   keeps a chain of look-alikes from joining two people: a bridge edge is strong, the
+   mean over both people is not.
 4. Groups become people: anchored groups keep their person; in full mode other groups
    take, greedily by overlap, the earlier person most of their faces were in (so ids
    stay stable and hidden people stay hidden); the rest become new people when they
@@ -31,10 +32,12 @@ existing people; ``--full`` or an explicit merge does).
 
 from __future__ import annotations
 
+import heapq
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
 
 from ..errors import FaceAtlasError
 from .constraints import (
@@ -60,7 +63,12 @@ class Clustering:
 
 
 class _Groups:
-    """Union-find over faces with per-group vector sums, sizes and tags."""
+    """Union-find over faces with per-group vector sums, sizes and tags.
+
+    A person a user put together from faces that do not look alike (a merge of a child
+    and an adult cluster, say) has several *modes*: sub-groups of its faces, each with
+    its own sum. Its similarity to another group is then the best over its modes, so a
+    new face of either look can still join it."""
 
     def __init__(self, vectors: np.ndarray, tags: dict[int, Tags]) -> None:
         n = len(vectors)
@@ -68,6 +76,7 @@ class _Groups:
         self.size = [1] * n
         self.sums = np.array(vectors, dtype=np.float32, copy=True)
         self.tags: dict[int, Tags] = {f: dict(t) for f, t in tags.items()}
+        self.modes: dict[int, list[tuple[np.ndarray, int]]] = {}
 
     def find(self, x: int) -> int:
         parent = self.parent
@@ -78,8 +87,18 @@ class _Groups:
             parent[x], x = root, parent[x]
         return root
 
+    def _modes(self, a: int) -> list[tuple[np.ndarray, int]]:
+        return self.modes.get(a) or [(self.sums[a], self.size[a])]
+
     def mean_similarity(self, a: int, b: int) -> float:
-        return float(self.sums[a] @ self.sums[b]) / (self.size[a] * self.size[b])
+        if a not in self.modes and b not in self.modes:
+            return float(self.sums[a] @ self.sums[b]) / (self.size[a] * self.size[b])
+        return max(float(sa @ sb) / (na * nb)
+                   for sa, na in self._modes(a) for sb, nb in self._modes(b))
+
+    def set_modes(self, root: int, modes: list[tuple[np.ndarray, int]]) -> None:
+        if len(modes) > 1:
+            self.modes[root] = modes
 
     def can_merge(self, a: int, b: int) -> bool:
         return compatible(self.tags.get(a), self.tags.get(b))
@@ -87,6 +106,8 @@ class _Groups:
     def union(self, a: int, b: int) -> int:
         if self.size[a] < self.size[b]:
             a, b = b, a
+        if a in self.modes or b in self.modes:
+            self._union_modes(a, b)
         self.parent[b] = a
         self.size[a] += self.size[b]
         self.sums[a] += self.sums[b]
@@ -94,6 +115,23 @@ class _Groups:
         if merged:
             self.tags[a] = merged
         return a
+
+    def _union_modes(self, a: int, b: int) -> None:
+        """Modes of a ∪ b (kept under a): both lists when both have several, else the
+        single-mode side joins the other's closest mode."""
+        ma, mb = self.modes.pop(a, None), self.modes.pop(b, None)
+        if ma is not None and mb is not None:
+            self.modes[a] = ma + mb
+            return
+        many = ma if ma is not None else mb
+        assert many is not None
+        one_sum, one_size = (self.sums[b], self.size[b]) if ma is not None \
+            else (self.sums[a], self.size[a])
+        best = max(range(len(many)),
+                   key=lambda i: float(many[i][0] @ one_sum) / (many[i][1] * one_size))
+        s, n = many[best]
+        many[best] = (s + one_sum, n + one_size)
+        self.modes[a] = many
 
 
 def _as_int_array(values: np.ndarray | None, n: int, default: int, name: str) -> np.ndarray:
@@ -146,27 +184,15 @@ def cluster_faces(embeddings: np.ndarray, *, quality: np.ndarray | None = None,
     groups = _Groups(x, build_tags(n, photos, anchors, people, constraints))
     stats: dict[str, float] = {"faces": n, "low_quality": int((~good).sum())}
 
-    conflicts = _pre_unite(groups, anchors, constraints)
+    conflicts = _pre_unite(groups, x, anchors, constraints, params.link_sim)
     stats["constraint_conflicts"] = conflicts
 
     graph_nodes = np.flatnonzero(good)
     sources = graph_nodes if full else np.flatnonzero(good & (anchors < 0))
     ea, eb, _ = _edges(x, graph_nodes, sources, params)
     stats["edges"] = len(ea)
-    merges = blocked = weak = 0
-    for a, b in zip(ea.tolist(), eb.tolist(), strict=True):
-        ra, rb = groups.find(a), groups.find(b)
-        if ra == rb:
-            continue
-        if not groups.can_merge(ra, rb):
-            blocked += 1
-            continue
-        if groups.mean_similarity(ra, rb) < params.link_sim:
-            weak += 1
-            continue
-        groups.union(ra, rb)
-        merges += 1
-    stats.update(merges=merges, blocked_by_constraints=blocked, blocked_by_linkage=weak)
+    merges, blocked = _agglomerate(groups, ea, eb, params.link_sim)
+    stats.update(merges=merges, blocked_by_constraints=blocked)
 
     labels = np.full(n, -1, dtype=np.int64)
     new_people = _name_groups(groups, graph_nodes, people, params, labels, next_id)
@@ -178,16 +204,36 @@ def cluster_faces(embeddings: np.ndarray, *, quality: np.ndarray | None = None,
     return Clustering(labels=labels, new_people=new_people, stats=stats)
 
 
-def _pre_unite(groups: _Groups, anchors: np.ndarray, constraints: Constraints) -> int:
-    """Unite faces anchored to one person, then must-linked faces; returns the number
-    of must-links that contradict another constraint (those are skipped)."""
+#: Above this many faces a person's modes are not worked out (one mode).
+MODES_MAX_FACES = 2000
+
+
+def _person_modes(x: np.ndarray, faces: np.ndarray, link: float) -> list[tuple[np.ndarray, int]]:
+    """Sub-groups of one person's faces: average-linkage clusters cut at ``link``."""
+    if len(faces) < 2 or len(faces) > MODES_MAX_FACES:
+        return []
+    tree = linkage(x[faces].astype(np.float64), method="average", metric="cosine")
+    cut = fcluster(tree, t=1.0 - link, criterion="distance")
+    return [(x[faces[cut == c]].sum(axis=0), int((cut == c).sum())) for c in np.unique(cut)]
+
+
+def _pre_unite(groups: _Groups, x: np.ndarray, anchors: np.ndarray, constraints: Constraints,
+               link: float) -> int:
+    """Unite faces anchored to one person (keeping the person's modes), then
+    must-linked faces; returns the number of must-links that contradict another
+    constraint (those are skipped)."""
     order = np.argsort(anchors, kind="stable")
     sorted_anchors = anchors[order]
-    for i in range(1, len(order)):
-        if sorted_anchors[i] >= 0 and sorted_anchors[i] == sorted_anchors[i - 1]:
-            ra, rb = groups.find(int(order[i - 1])), groups.find(int(order[i]))
-            if ra != rb:
-                groups.union(ra, rb)
+    starts = np.flatnonzero(np.r_[True, sorted_anchors[1:] != sorted_anchors[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    for s, e in zip(starts, ends, strict=True) if len(order) else ():
+        if sorted_anchors[s] < 0 or e - s < 2:
+            continue
+        faces = order[s:e]
+        root = int(faces[0])
+        for f in faces[1:].tolist():
+            root = groups.union(root, groups.find(f))
+        groups.set_modes(root, _person_modes(x, faces, link))
     conflicts = 0
     for a, b in constraints.must_link:
         ra, rb = groups.find(int(a)), groups.find(int(b))
@@ -198,6 +244,39 @@ def _pre_unite(groups: _Groups, anchors: np.ndarray, constraints: Constraints) -
         else:
             conflicts += 1
     return conflicts
+
+
+def _agglomerate(groups: _Groups, ea: np.ndarray, eb: np.ndarray, link: float) -> tuple[int, int]:
+    """Average-linkage agglomeration restricted to graph edges: repeatedly merge the two
+    edge-connected groups with the highest mean cross similarity, while it is at least
+    ``link`` and their tags allow it. A lazy max-heap: merging only lowers the mean
+    similarity of a pair (it becomes a weighted mean of two), so a popped entry whose
+    current value is lower is pushed back with it. Returns (merges, blocked)."""
+    heap: list[tuple[float, int, int]] = []
+    for a, b in zip(ea.tolist(), eb.tolist(), strict=True):
+        ra, rb = groups.find(a), groups.find(b)
+        if ra != rb:
+            s = groups.mean_similarity(ra, rb)
+            if s >= link:
+                heap.append((-s, a, b))
+    heapq.heapify(heap)
+    merges = blocked = 0
+    while heap:
+        neg, a, b = heapq.heappop(heap)
+        ra, rb = groups.find(a), groups.find(b)
+        if ra == rb:
+            continue
+        s = groups.mean_similarity(ra, rb)
+        if s < -neg - 1e-6:
+            if s >= link:
+                heapq.heappush(heap, (-s, a, b))
+            continue
+        if not groups.can_merge(ra, rb):
+            blocked += 1
+            continue
+        groups.union(ra, rb)
+        merges += 1
+    return merges, blocked
 
 
 def _edges(x: np.ndarray, graph_nodes: np.ndarray, sources: np.ndarray,

@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from ..errors import FaceAtlasError
 
 #: (loose, strict) ends of each threshold; linear in between.
-LINK_SIM = (0.30, 0.50)
-EDGE_SIM = (0.24, 0.44)
-ATTACH_SIM = (0.40, 0.60)
+LINK_SIM = (0.35, 0.55)
+EDGE_SIM = (0.25, 0.45)
+ATTACH_SIM = (0.45, 0.65)
 DEFAULT_STRICTNESS = 0.5
 
 
@@ -39,10 +39,10 @@ class ClusterParams:
     """
 
     k: int = 16
-    edge_sim: float = 0.34
-    strong_sim: float = 0.49
-    link_sim: float = 0.40
-    attach_sim: float = 0.50
+    edge_sim: float = 0.35
+    strong_sim: float = 0.50
+    link_sim: float = 0.45
+    attach_sim: float = 0.55
     attach_margin: float = 0.05
     min_quality: float = 0.25
     min_size: int = 1

@@ -17,7 +17,7 @@ vector search, which picks pre- or post-filtering itself.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -152,15 +152,19 @@ def _query_faces(engine: FaceEngine, image: ImageInput) -> list[Face]:
     return engine.analyze(bgr)
 
 
-def _best_per_group(library: Library, model: str, query: np.ndarray, allowed: np.ndarray,
-                    groups: int, key: str) -> list[tuple[int, float, int]]:
+def _best_per_group(library: Library, model: str, query: np.ndarray,
+                    allowed: np.ndarray | None, groups: int, key: str,
+                    floor: float | None = None) -> list[tuple[int, float, int]]:
     """(group id, best similarity, face id) of the ``groups`` best groups, where a group is
     a person (``key='person'``) or an image (``key='image'``); widens the search until
-    enough groups are found or every allowed face is ranked."""
+    enough groups are found, every allowed face (every face when ``allowed`` is None) is
+    ranked, or the faces reached are already below ``floor``."""
     index = library.vectors.get(model)
-    if index is None or allowed.size == 0:
+    total = len(index) if index is not None and allowed is None else \
+        (0 if allowed is None else int(allowed.size))
+    if index is None or total == 0:
         return []
-    k = min(int(allowed.size), max(groups * 10, 64))
+    k = min(total, max(groups * 10, 64))
     while True:
         sims, ids = index.search(query[None, :].astype(np.float32), k, allowed=allowed)
         hits = [(int(i), float(s)) for i, s in zip(ids[0], sims[0], strict=True) if i >= 0]
@@ -173,10 +177,11 @@ def _best_per_group(library: Library, model: str, query: np.ndarray, allowed: np
             gid = rec.person_id if key == "person" else rec.image_id
             if gid is not None and (gid not in best or sim > best[gid][0]):
                 best[gid] = (sim, fid)
-        if len(best) >= groups or k >= allowed.size:
+        below_floor = floor is not None and bool(hits) and hits[-1][1] < floor
+        if len(best) >= groups or k >= total or below_floor:
             ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:groups]
             return [(gid, sim, fid) for gid, (sim, fid) in ranked]
-        k = min(int(allowed.size), k * 4)
+        k = min(total, k * 4)
 
 
 @dataclass
@@ -207,7 +212,7 @@ def identify(library: Library, engine: FaceEngine, image: str | os.PathLike[str]
         raise FaceAtlasError("nobody is enrolled in this library (for model "
                              f"{model}): run `faceatlas enroll NAME PHOTOS...` first")
     base = flt or FaceFilter()
-    allowed = store.face_ids(model, FaceFilter(**{**base.__dict__, "enrolled_only": True}))
+    allowed = store.face_ids(model, replace(base, enrolled_only=True))
     people = {p.id: p for p in store.people()}
     out = []
     for face in _query_faces(engine, image):
@@ -260,8 +265,9 @@ def search(library: Library, engine: FaceEngine, image: str | os.PathLike[str],
     if model not in store.embedding_models():
         raise FaceAtlasError(f"the library holds no faces embedded with model {model}: "
                              "index photos with the same --recognizer first")
-    allowed = store.face_ids(model, flt)
-    ranked = _best_per_group(library, model, query.embedding.vector, allowed, limit, "image")
+    allowed = None if flt is None or flt.is_empty else store.face_ids(model, flt)
+    ranked = _best_per_group(library, model, query.embedding.vector, allowed, limit, "image",
+                             floor=t.value)
     faces_by_id = store.faces([fid for _, _, fid in ranked])
     people = {p.id: p for p in store.people()}
     photos: list[dict[str, object]] = []

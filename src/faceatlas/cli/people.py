@@ -1,0 +1,239 @@
+"""``faceatlas cluster`` and ``faceatlas people``: group unknown faces into people and
+correct the result (every correction is logged and survives later runs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import typer
+from rich.table import Table
+
+from ..cluster import ClusterParams
+from ..cluster import people as ops
+from ..cluster.catalog import cluster_catalog
+from ..cluster.params import DEFAULT_STRICTNESS
+from ..library import Library
+from .common import JsonOption, console, err_console, guarded, print_json
+
+T = TypeVar("T")
+
+LibraryOpt = typer.Option(None, "--library", help="Library folder (default "
+                          "$FACEATLAS_LIBRARY, else $FACEATLAS_HOME/library).")
+PersonArg = typer.Argument(..., help="Person id or name.")
+FacesArg = typer.Argument(..., help="Face ids (see `faceatlas people show PERSON`).")
+
+app = typer.Typer(help="People found by clustering: list, inspect and correct them.",
+                  no_args_is_help=False, invoke_without_command=True)
+
+
+def _with_library(library: Path | None, fn: Callable[[Library], T]) -> T:
+    with Library.open(library, create=False) as lib:
+        return fn(lib)
+
+
+def cluster(
+    library: Path | None = LibraryOpt,
+    full: bool = typer.Option(False, "--full", help="Re-cluster every automatically "
+                              "assigned face (user corrections are kept)."),
+    strictness: float = typer.Option(DEFAULT_STRICTNESS, "--strictness", min=0.0, max=1.0,
+                                     help="0 merges eagerly, 1 only very close faces."),
+    min_faces: int = typer.Option(2, "--min-faces", min=1, help="Smallest new person; "
+                                  "smaller groups stay unassigned until they grow."),
+    model: str | None = typer.Option(None, "--model", help="Embedding model to cluster "
+                                     "(default: the only one in the library)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Group unassigned faces into people (incremental; --full to redo automatic ones)."""
+
+    def run() -> None:
+        params = ClusterParams.from_strictness(strictness, min_size=min_faces)
+        with err_console.status("clustering faces..."):
+            result = _with_library(library, lambda lib: cluster_catalog(
+                lib.store, model=model, full=full, params=params))
+        if as_json:
+            print_json(result.to_dict())
+            return
+        console.print(f"{result.faces} faces ({result.mode}): {result.people} people, "
+                      f"{len(result.new_people)} new, {result.changed} faces changed, "
+                      f"{result.unassigned} unassigned, {result.seconds:.1f} s",
+                      highlight=False)
+
+    guarded(run)
+
+
+@app.callback()
+def people(
+    ctx: typer.Context,
+    library: Path | None = LibraryOpt,
+    include_hidden: bool = typer.Option(False, "--all", help="Include hidden people."),
+    as_json: bool = JsonOption,
+) -> None:
+    """List people: id, name, face count and a representative face."""
+    if ctx.invoked_subcommand is not None:
+        return
+
+    def run() -> None:
+        rows = _with_library(library, lambda lib: ops.list_people(lib.store, include_hidden))
+        if as_json:
+            print_json([r.to_dict() for r in rows])
+            return
+        table = Table(title=f"{len(rows)} people")
+        for col in ("id", "name", "faces", "representative face", "hidden"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(str(r.id), r.name or "-", str(r.faces),
+                          str(r.representative_face or "-"), "yes" if r.hidden else "")
+        console.print(table)
+
+    guarded(run)
+
+
+@app.command()
+def show(person: str = PersonArg, library: Path | None = LibraryOpt,
+         as_json: bool = JsonOption) -> None:
+    """One person: faces (ids, quality, photo) and the photos they appear in."""
+
+    def run() -> None:
+        def get(lib: Library) -> dict[str, Any]:
+            p = ops.resolve_person(lib.store, person)
+            faces = lib.store.person_faces(p.id)
+            out = ops.summarize(lib.store, p).to_dict()
+            out["photos"] = ops.person_photos(lib.store, p)
+            out["face_ids"] = [f.id for f in faces]
+            out["face_details"] = [{"id": f.id, "image_id": f.image_id,
+                                    "quality": round(f.quality, 4),
+                                    "assigned_by": f.assigned_by} for f in faces]
+            return out
+
+        info = _with_library(library, get)
+        if as_json:
+            print_json(info)
+            return
+        console.print(f"person {info['id']} ({info['name'] or 'unnamed'}): {info['faces']} "
+                      f"faces", highlight=False)
+        console.print("face ids: " + " ".join(str(f) for f in info["face_ids"]),
+                      highlight=False)
+        for path in info["photos"]:
+            console.print(f"  {path}", highlight=False)
+
+    guarded(run)
+
+
+def _correction(library: Path | None, as_json: bool, fn: Callable[[Library], dict[str, Any]],
+                message: Callable[[dict[str, Any]], str]) -> None:
+    def run() -> None:
+        result = _with_library(library, fn)
+        if as_json:
+            print_json(result)
+        else:
+            console.print(message(result), highlight=False)
+
+    guarded(run)
+
+
+@app.command()
+def name(person: str = PersonArg, new_name: str = typer.Argument(..., metavar="NAME"),
+         library: Path | None = LibraryOpt, as_json: bool = JsonOption) -> None:
+    """Name (or rename) a person; its faces become fixed."""
+
+    def fn(lib: Library) -> dict[str, Any]:
+        p = ops.name_person(lib.store, ops.resolve_person(lib.store, person), new_name)
+        return ops.summarize(lib.store, p).to_dict()
+
+    _correction(library, as_json, fn, lambda r: f"person {r['id']} is now {r['name']}")
+
+
+@app.command()
+def merge(person: str = PersonArg,
+          others: list[str] = typer.Argument(..., help="People merged into PERSON."),
+          library: Path | None = LibraryOpt, as_json: bool = JsonOption) -> None:
+    """Merge other people into PERSON (they are the same person)."""
+
+    def fn(lib: Library) -> dict[str, Any]:
+        target = ops.resolve_person(lib.store, person)
+        ops.merge_people(lib.store, target, [ops.resolve_person(lib.store, o) for o in others])
+        return ops.summarize(lib.store, target).to_dict()
+
+    _correction(library, as_json, fn, lambda r: f"person {r['id']} now has {r['faces']} faces")
+
+
+@app.command()
+def move(faces: list[int] = FacesArg,
+         to: str = typer.Option(..., "--to", help="Person id or name to move the faces to."),
+         library: Path | None = LibraryOpt, as_json: bool = JsonOption) -> None:
+    """Move faces to a person."""
+
+    def fn(lib: Library) -> dict[str, Any]:
+        target = ops.resolve_person(lib.store, to)
+        ops.move_faces(lib.store, faces, target)
+        return ops.summarize(lib.store, target).to_dict()
+
+    _correction(library, as_json, fn, lambda r: f"person {r['id']} now has {r['faces']} faces")
+
+
+@app.command()
+def split(person: str = PersonArg, faces: list[int] = FacesArg,
+          new_name: str | None = typer.Option(None, "--name", help="Name of the new person."),
+          library: Path | None = LibraryOpt, as_json: bool = JsonOption) -> None:
+    """Split faces off a person into a new person."""
+
+    def fn(lib: Library) -> dict[str, Any]:
+        source = ops.resolve_person(lib.store, person)
+        new = ops.split_person(lib.store, source, faces, new_name)
+        return {"person": ops.summarize(lib.store, source).to_dict(),
+                "new_person": ops.summarize(lib.store, new).to_dict()}
+
+    _correction(library, as_json, fn,
+                lambda r: f"new person {r['new_person']['id']} with "
+                          f"{r['new_person']['faces']} faces")
+
+
+@app.command("not")
+def not_person(person: str = PersonArg, faces: list[int] = FacesArg,
+               library: Path | None = LibraryOpt, as_json: bool = JsonOption) -> None:
+    """These faces are not PERSON: take them out, never to be put back automatically."""
+
+    def fn(lib: Library) -> dict[str, Any]:
+        p = ops.resolve_person(lib.store, person)
+        ops.reject_faces(lib.store, p, faces)
+        return {**ops.summarize(lib.store, p).to_dict(), "rejected_faces": list(faces)}
+
+    _correction(library, as_json, fn, lambda r: f"person {r['id']} now has {r['faces']} faces")
+
+
+@app.command()
+def hide(person: str = PersonArg,
+         unhide: bool = typer.Option(False, "--unhide", help="Show the person again."),
+         library: Path | None = LibraryOpt, as_json: bool = JsonOption) -> None:
+    """Hide a person from listings (their faces stay theirs)."""
+
+    def fn(lib: Library) -> dict[str, Any]:
+        p = ops.hide_person(lib.store, ops.resolve_person(lib.store, person), not unhide)
+        return ops.summarize(lib.store, p).to_dict()
+
+    _correction(library, as_json, fn,
+                lambda r: f"person {r['id']} is {'hidden' if r['hidden'] else 'shown'}")
+
+
+@app.command()
+def sheet(person: str = PersonArg,
+          out: Path = typer.Argument(..., help="PNG file to write."),
+          columns: int = typer.Option(8, "--columns", min=1),
+          limit: int = typer.Option(200, "--limit", min=1, help="Most faces drawn."),
+          library: Path | None = LibraryOpt, as_json: bool = JsonOption) -> None:
+    """Write a contact sheet (PNG grid of face thumbnails) of a person."""
+
+    def fn(lib: Library) -> dict[str, Any]:
+        p = ops.resolve_person(lib.store, person)
+        drawn = ops.contact_sheet(lib.store, p, out, columns=columns, limit=limit)
+        return {"id": p.id, "name": p.name, "faces_drawn": drawn, "path": str(out)}
+
+    _correction(library, as_json, fn, lambda r: f"wrote {r['path']}")
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``cluster`` and ``people`` to the root command."""
+    root.command("cluster")(cluster)
+    root.add_typer(app, name="people")

@@ -1,0 +1,266 @@
+"""People on a library: `faceatlas cluster` and every `faceatlas people` correction,
+each checked to survive incremental and full re-clustering."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from faceatlas.cli.main import app
+from faceatlas.store import CatalogStore, ImageInfo, NewFace, open_store
+
+MODEL = "synthetic@1"
+runner = CliRunner()
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+
+CENTRES = _unit(np.random.default_rng(11).standard_normal((3, 128)))   # people A, B, C
+
+
+def _thumb(shade: int) -> bytes:
+    ok, buf = cv2.imencode(".jpg", np.full((64, 64, 3), shade, np.uint8))
+    assert ok
+    return buf.tobytes()
+
+
+class Lib:
+    """A library folder filled with synthetic faces through the store interface."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.rng = np.random.default_rng(5)
+        self.count = 0
+        self.faces: dict[str, list[int]] = {"A": [], "B": [], "C": []}
+
+    def store(self) -> CatalogStore:
+        return open_store(self.root)
+
+    def add(self, who: str, n: int = 1) -> list[int]:
+        """Add ``n`` photos with one face of person ``who`` each; returns face ids."""
+        centre = CENTRES["ABC".index(who)]
+        store = self.store()
+        ids = []
+        try:
+            for _ in range(n):
+                self.count += 1
+                path = str(self.root / "photos" / f"{who}_{self.count}.jpg")
+                vec = _unit(centre + 0.05 * self.rng.standard_normal(128))
+                face = NewFace(box=(0, 0, 64, 64), landmarks=np.zeros((5, 2), np.float32),
+                               det_score=0.9, quality=0.9, thumbnail=_thumb(40 * self.count % 255),
+                               model=MODEL, vector=vec)
+                info = ImageInfo(path=path, folder=str(Path(path).parent), album="photos",
+                                 content_hash=str(self.count), size=1, mtime_ns=1)
+                ids += store.save_image(info, [face]).face_ids
+        finally:
+            store.close()
+        self.faces[who] += ids
+        return ids
+
+    def run(self, *args: str) -> object:
+        result = runner.invoke(app, [*args, "--library", str(self.root), "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    def person_of(self, face_id: int) -> int | None:
+        store = self.store()
+        try:
+            face = store.get_face(face_id)
+            assert face is not None
+            return face.person_id
+        finally:
+            store.close()
+
+    def people_of(self, who: str) -> set[int | None]:
+        return {self.person_of(f) for f in self.faces[who]}
+
+    def decisions(self) -> list[str]:
+        store = self.store()
+        try:
+            return [d.kind for d in store.decisions()]
+        finally:
+            store.close()
+
+
+@pytest.fixture()
+def lib(tmp_path: Path) -> Lib:
+    lib = Lib(tmp_path / "library")
+    lib.add("A", 6)
+    lib.add("B", 6)
+    lib.add("C", 4)
+    out = lib.run("cluster")
+    assert out["people"] == 3 and len(out["new_people"]) == 3  # type: ignore[index]
+    return lib
+
+
+def _recluster(lib: Lib) -> None:
+    lib.run("cluster")
+    lib.run("cluster", "--full")
+    lib.run("cluster", "--full", "--strictness", "0")
+    lib.run("cluster", "--full", "--strictness", "1")
+
+
+def test_cluster_groups_people_and_adds_new_faces(lib: Lib) -> None:
+    groups = [lib.people_of(w) for w in "ABC"]
+    assert all(len(g) == 1 and None not in g for g in groups)
+    assert len(set.union(*groups)) == 3
+    again = lib.run("cluster")
+    assert again["changed"] == 0 and again["new_people"] == []  # type: ignore[index]
+    new = lib.add("A", 2)
+    out = lib.run("cluster")
+    assert out["changed"] == 2 and out["new_people"] == []  # type: ignore[index]
+    assert {lib.person_of(f) for f in new} == lib.people_of("A") - {None} | set()
+    listing = lib.run("people")
+    assert [p["faces"] for p in listing] == [8, 6, 4]  # type: ignore[index,union-attr]
+    assert set(listing[0]) >= {"id", "name", "faces", "representative_face"}  # type: ignore[index]
+
+
+def test_name_is_kept(lib: Lib) -> None:
+    (pa,) = lib.people_of("A")
+    out = lib.run("people", "name", str(pa), "Alice")
+    assert out["name"] == "Alice" and out["fixed_faces"] == 6  # type: ignore[index]
+    new = lib.add("A", 1)
+    _recluster(lib)
+    assert lib.people_of("A") == {pa} and lib.person_of(new[0]) == pa
+    shown = lib.run("people", "show", "alice")
+    assert shown["id"] == pa and shown["faces"] == 7  # type: ignore[index]
+    assert len(shown["photos"]) == 7  # type: ignore[index,arg-type]
+    assert "rename" in lib.decisions()
+
+
+def test_move_is_kept(lib: Lib) -> None:
+    (pa,) = lib.people_of("A")
+    (pb,) = lib.people_of("B")
+    moved = lib.faces["B"][0]
+    lib.run("people", "move", str(moved), "--to", str(pa))
+    _recluster(lib)
+    assert lib.person_of(moved) == pa
+    assert {lib.person_of(f) for f in lib.faces["B"][1:]} == {pb}
+    assert "assign" in lib.decisions()
+
+
+def test_merge_is_kept(lib: Lib) -> None:
+    (pa,) = lib.people_of("A")
+    (pb,) = lib.people_of("B")
+    out = lib.run("people", "merge", str(pa), str(pb))
+    assert out["faces"] == 12  # type: ignore[index]
+    new_b = lib.add("B", 1)
+    _recluster(lib)
+    assert lib.people_of("A") == {pa} and lib.people_of("B") == {pa}
+    assert lib.person_of(new_b[0]) == pa                  # B's new photos follow the merge
+    assert "merge" in lib.decisions()
+    assert all(p["id"] != pb for p in lib.run("people"))  # type: ignore[index,union-attr]
+
+
+def test_split_is_kept(lib: Lib) -> None:
+    (pa,) = lib.people_of("A")
+    part = lib.faces["A"][:3]
+    out = lib.run("people", "split", str(pa), *map(str, part), "--name", "Twin")
+    new_id = out["new_person"]["id"]  # type: ignore[index]
+    assert out["new_person"]["faces"] == 3 and out["person"]["faces"] == 3  # type: ignore[index]
+    _recluster(lib)
+    assert {lib.person_of(f) for f in part} == {new_id}
+    assert {lib.person_of(f) for f in lib.faces["A"][3:]} == {pa}
+    new = lib.add("A", 2)
+    lib.run("cluster")
+    assert {lib.person_of(f) for f in new} <= {pa, new_id}   # joins a side, no re-merge
+    assert "split" in lib.decisions()
+
+
+def test_not_this_person_is_kept(lib: Lib) -> None:
+    (pa,) = lib.people_of("A")
+    rejected = lib.faces["A"][0]
+    out = lib.run("people", "not", str(pa), str(rejected))
+    assert out["faces"] == 5 and lib.person_of(rejected) is None  # type: ignore[index]
+    _recluster(lib)
+    assert lib.person_of(rejected) != pa
+    assert {lib.person_of(f) for f in lib.faces["A"][1:]} == {pa}
+    assert "reject" in lib.decisions()
+    # putting it back by hand is a later decision and wins
+    lib.run("people", "move", str(rejected), "--to", str(pa))
+    _recluster(lib)
+    assert lib.person_of(rejected) == pa
+
+
+def test_hide_is_kept(lib: Lib) -> None:
+    (pc,) = lib.people_of("C")
+    lib.run("people", "hide", str(pc))
+    visible = lib.run("people")
+    assert pc not in {p["id"] for p in visible}  # type: ignore[index,union-attr]
+    assert pc in {p["id"] for p in lib.run("people", "--all")}  # type: ignore[index,union-attr]
+    new = lib.add("C", 2)
+    out = lib.run("cluster")
+    assert out["new_people"] == []  # type: ignore[index]
+    _recluster(lib)
+    assert lib.people_of("C") == {pc} and {lib.person_of(f) for f in new} == {pc}
+    assert len(lib.run("people")) == 2  # type: ignore[arg-type]
+    assert "hide" in lib.decisions()
+
+
+def test_contact_sheet(lib: Lib, tmp_path: Path) -> None:
+    (pa,) = lib.people_of("A")
+    out = lib.run("people", "sheet", str(pa), str(tmp_path / "a.png"), "--columns", "4")
+    assert out["faces_drawn"] == 6  # type: ignore[index]
+    with Image.open(tmp_path / "a.png") as img:
+        assert img.format == "PNG" and img.size == (4 * 96, 2 * (96 + 14))
+
+
+def test_user_mistakes_are_clean_errors(lib: Lib, tmp_path: Path) -> None:
+    (pa,) = lib.people_of("A")
+    for args in (["people", "show", "Nobody"],
+                 ["people", "split", str(pa), str(lib.faces["B"][0])],
+                 ["people", "move", "999999", "--to", str(pa)],
+                 ["cluster", "--model", "other@1"]):
+        result = runner.invoke(app, [*args, "--library", str(lib.root)])
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output and "error" in result.output
+    missing = runner.invoke(app, ["people", "--library", str(tmp_path / "none")])
+    assert missing.exit_code == 1 and "no library" in missing.output
+
+
+def test_same_photo_faces_are_never_one_person(tmp_path: Path) -> None:
+    lib = Lib(tmp_path / "library")
+    lib.add("A", 3)
+    store = lib.store()
+    try:
+        vecs = _unit(CENTRES[0] + 0.05 * np.random.default_rng(9).standard_normal((2, 128)))
+        faces = [NewFace(box=(0, 0, 9, 9), landmarks=np.zeros((5, 2), np.float32),
+                         det_score=0.9, quality=0.9, model=MODEL, vector=v) for v in vecs]
+        path = str(tmp_path / "library" / "photos" / "group.jpg")
+        two = store.save_image(ImageInfo(path=path, folder=str(Path(path).parent),
+                                         album="photos", content_hash="g", size=1,
+                                         mtime_ns=1), faces).face_ids
+    finally:
+        store.close()
+    lib.run("cluster", "--min-faces", "1")
+    assert lib.person_of(two[0]) != lib.person_of(two[1])
+
+
+def test_sample_portraits_end_to_end(portraits: Path, tmp_path: Path) -> None:
+    library = tmp_path / "portraits"
+    indexed = runner.invoke(app, ["index", str(portraits), "--library", str(library),
+                                  "--workers", "1", "--json"])
+    assert indexed.exit_code == 0, indexed.output
+    result = runner.invoke(app, ["cluster", "--library", str(library), "--json"])
+    assert result.exit_code == 0, result.output
+    listing = json.loads(runner.invoke(app, ["people", "--library", str(library),
+                                             "--json"]).stdout)
+    groups = []
+    for person in listing:
+        shown = json.loads(runner.invoke(app, ["people", "show", str(person["id"]),
+                                               "--library", str(library), "--json"]).stdout)
+        groups.append(sorted(Path(p).stem for p in shown["photos"]))
+    assert sorted(groups) == [["person_a_1", "person_a_2"], ["person_b_1", "person_b_2"]]
+    sheet = runner.invoke(app, ["people", "sheet", str(listing[0]["id"]),
+                                str(tmp_path / "s.png"), "--library", str(library)])
+    assert sheet.exit_code == 0, sheet.output
+    assert Image.open(io.BytesIO((tmp_path / "s.png").read_bytes())).size[0] > 0
