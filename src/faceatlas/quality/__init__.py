@@ -1,5 +1,5 @@
 """Per-face quality: can this face be trusted for recognition?"""
 
-from .scorer import QualityScorer, pose_from_landmarks
+from .scorer import WEIGHTS, QualityScorer, combine, pose_from_landmarks
 
-__all__ = ["QualityScorer", "pose_from_landmarks"]
+__all__ = ["WEIGHTS", "QualityScorer", "combine", "pose_from_landmarks"]

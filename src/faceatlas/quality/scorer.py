@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 
@@ -91,6 +92,15 @@ class QualityScorer:
             centroid, lo, hi = self.ers
             dist = 1.0 - float(np.dot(embedding, centroid))
             comps["recognizability"] = _ramp(dist, lo, hi)
-        total_w = sum(WEIGHTS[k] for k in comps)
-        log_q = sum(WEIGHTS[k] * math.log(max(v, 1e-3)) for k, v in comps.items()) / total_w
-        return QualityReport(score=float(math.exp(log_q)), components=comps)
+        return QualityReport(score=combine(comps), components=comps)
+
+
+def combine(components: Mapping[str, float], weights: Mapping[str, float] = WEIGHTS) -> float:
+    """Weighted geometric mean of the components that ``weights`` names (each floored
+    at 1e-3); components without a weight are ignored."""
+    used = {k: v for k, v in components.items() if weights.get(k, 0.0) > 0.0}
+    if not used:
+        raise ValueError("no weighted quality component to combine")
+    total_w = sum(weights[k] for k in used)
+    log_q = sum(weights[k] * math.log(max(v, 1e-3)) for k, v in used.items()) / total_w
+    return float(math.exp(log_q))
