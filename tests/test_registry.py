@@ -20,7 +20,7 @@ from faceatlas import FaceEngine
 from faceatlas.cli.main import app
 from faceatlas.errors import ModelError, ModelMismatchError
 from faceatlas.models import ModelFile, ModelRegistry, ModelSpec
-from faceatlas.models.catalog import SFACE
+from faceatlas.models.catalog import BUILTIN, SFACE
 from faceatlas.models.download import download
 
 PAYLOAD = b"not really an onnx model, but bytes with a known digest\n" * 100
@@ -153,7 +153,7 @@ def test_register_refuses_bad_files(tmp_path: Path) -> None:
         reg.register("gone", tmp_path / "gone.onnx", "recognition", "arcface", "MIT", True)
     with pytest.raises(ModelError, match="built-in model name"):
         reg.register("sface", junk, "recognition", "arcface", "MIT", True)
-    assert reg.specs()[2:] == []
+    assert reg.specs()[len(BUILTIN):] == []
 
 
 def test_user_recognizer_matches_builtin(tmp_path: Path, engine: FaceEngine,
@@ -195,7 +195,8 @@ def test_models_cli_json_and_licences(tmp_path: Path) -> None:
     out = runner.invoke(app, ["models", "--json"], env=env)
     assert out.exit_code == 0, out.output
     rows = json.loads(out.stdout)
-    assert [r["name"] for r in rows] == ["yunet", "sface", "research-net"]
+    assert [r["name"] for r in rows] == [s.name for s in BUILTIN] + ["research-net"]
+    assert [r["name"] for r in rows][:2] == ["yunet", "sface"]
     keys = {"name", "task", "family", "license", "commercial_use", "embedding_dim", "file",
             "sha256", "source", "path", "url"}
     for r in rows:

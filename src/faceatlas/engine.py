@@ -15,7 +15,7 @@ import numpy as np
 
 from .alignment import align_face
 from .detection import PyramidDetector, create_detector
-from .embedding import OnnxRecognizer
+from .embedding import Recognizer, create_recognizer
 from .errors import FaceAtlasError, ModelError, NoFaceError
 from .image import ImageInput, load_image
 from .models import ModelRegistry
@@ -70,8 +70,9 @@ class FaceEngine:
         self.detector: PyramidDetector = create_detector(
             det_spec, self.registry, score_threshold=score_threshold, min_face=min_face,
             backend=backend, threads=threads)
-        self.recognizer = OnnxRecognizer(rec_spec, self.registry, backend=backend,
-                                         threads=threads, flip=flip)
+        self.recognizer: Recognizer = create_recognizer(rec_spec, self.registry,
+                                                        backend=backend, threads=threads,
+                                                        flip=flip)
         self.quality = QualityScorer(rec_spec.name)
 
     @property

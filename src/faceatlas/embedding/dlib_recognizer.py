@@ -22,32 +22,13 @@ import numpy as np
 from ..alignment import ARCFACE_TEMPLATE, estimate_similarity
 from ..errors import ModelError
 from ..models import ModelRegistry, ModelSpec
-from ..models.spec import InputSpec, ModelFile
+from ..models.catalog import DLIB
 from ..types import Embedding
 
 #: The five ArcFace-template points in dlib's 150x150 chip (x, y).
 DLIB_CHIP_TEMPLATE = np.array(
     [[47.26, 45.16], [102.92, 45.43], [74.55, 77.35], [51.29, 101.82], [98.95, 102.70]])
 CHIP = 150
-
-DLIB = ModelSpec(
-    name="dlib",
-    task="recognition",
-    family="dlib",
-    file=ModelFile(
-        filename="dlib_face_recognition_resnet_model_v1.dat",
-        sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
-        package="face_recognition_models",
-        package_path="models/dlib_face_recognition_resnet_model_v1.dat",
-    ),
-    license="CC0-1.0 (dlib-models), shipped by face_recognition_models (MIT)",
-    commercial_use=True,
-    input=InputSpec(size=(CHIP, CHIP), color="RGB"),
-    output="128-d embedding",
-    embedding_dim=128,
-    description="dlib ResNet-34 face descriptor (face_recognition); optional extra 'dlib'",
-)
-
 
 def import_dlib() -> Any:
     """The ``dlib`` module, or a :class:`ModelError` saying how to install it."""
@@ -76,6 +57,9 @@ class DlibRecognizer:
         self.name = spec.name
         self.flip = flip
         self.batch_size = batch_size
+        if registry.where(spec) is None:
+            raise ModelError(f"model '{spec.name}' needs the optional dlib packages: "
+                             "pip install 'faceatlas[dlib]'")
         self._net = dlib.face_recognition_model_v1(str(registry.locate(spec).path))
         self._m = chip_transform()
 

@@ -50,6 +50,43 @@ SFACE = ModelSpec(
     description="SFace 2021dec (MobileFaceNet), block-quantised int8",
 )
 
+DLIB = ModelSpec(
+    name="dlib",
+    task="recognition",
+    family="dlib",
+    file=ModelFile(
+        filename="dlib_face_recognition_resnet_model_v1.dat",
+        sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+        package="face_recognition_models",
+        package_path="models/dlib_face_recognition_resnet_model_v1.dat",
+    ),
+    license="CC0-1.0 (dlib-models), shipped by face_recognition_models (MIT)",
+    commercial_use=True,
+    input=InputSpec(size=(150, 150), color="RGB"),
+    output="128-d embedding",
+    embedding_dim=128,
+    description="dlib ResNet-34 face descriptor (face_recognition); optional extra 'dlib'",
+)
+
+SFACE_DLIB = ModelSpec(
+    name="sface+dlib",
+    task="recognition",
+    family="fusion",
+    file=DLIB.file,  # the file it needs besides the shipped SFace
+    license="Apache-2.0 (SFace) + CC0-1.0 (dlib-models)",
+    commercial_use=True,
+    input=InputSpec(size=(112, 112), color="BGR"),
+    output="256-d embedding: weighted concatenation of SFace and dlib",
+    embedding_dim=256,
+    # Weight of the SFace cosine in the fused score; chosen by cross-validation on
+    # LFW (bench/lfw_accuracy.py, median of the ten training-fold choices).
+    extra={"weight": 0.5},
+    description="SFace + dlib score fusion, one vector; optional extra 'dlib'",
+)
+
+#: Parts of each fusion model, in the order of their weights.
+FUSION_PARTS: dict[str, tuple[str, str]] = {SFACE_DLIB.name: (SFACE.name, DLIB.name)}
+
 #: Input contract of each model family: what a registered model gets unless told
 #: otherwise. Detectors take the whole (padded) image; recognizers the 112x112
 #: ArcFace-template crop.
@@ -63,6 +100,6 @@ FAMILY_INPUTS: dict[str, InputSpec] = {
 FAMILIES: dict[str, tuple[str, ...]] = {"detection": ("yunet", "scrfd"),
                                         "recognition": ("arcface", "sface")}
 
-BUILTIN: tuple[ModelSpec, ...] = (YUNET, SFACE)
+BUILTIN: tuple[ModelSpec, ...] = (YUNET, SFACE, DLIB, SFACE_DLIB)
 DEFAULT_DETECTOR = YUNET.name
 DEFAULT_RECOGNIZER = SFACE.name
