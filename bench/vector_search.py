@@ -96,6 +96,8 @@ def shared_graph_variant(base: FaissIndex, x: np.ndarray, compression: str) -> o
         v = faiss.IndexHNSWPQ(d, PQ_BYTES, base.hnsw_m, 8, faiss.METRIC_INNER_PRODUCT)
     v.hnsw = hnsw.hnsw
     sample = x[np.random.default_rng(0).choice(len(x), min(len(x), 100_000), replace=False)]
+    if compression == "pq":  # as FaissIndex does: HNSW never uses polysemous codes
+        faiss.downcast_index(v.storage).do_polysemous_training = False
     v.storage.train(sample)
     v.storage.add(x)
     v.ntotal = len(x)

@@ -72,6 +72,30 @@ def test_chain_of_lookalikes_does_not_merge_two_people() -> None:
     assert len(set(labels[:12].tolist())) == 1 and len(set(labels[12:24].tolist())) == 1
 
 
+def _two_groups(size: int, cross: float, seed: int = 0) -> np.ndarray:
+    """Two groups of ``size`` faces whose centres have cosine ``cross``."""
+    rng = np.random.default_rng(seed)
+    a, b = _unit(rng.standard_normal((2, 128)))
+    b = _unit(b - (a @ b) * a)
+    centres = np.stack([a, cross * a + np.sqrt(1 - cross**2) * b])
+    return _unit(np.repeat(centres, size, axis=0)
+                 + 0.02 * rng.standard_normal((2 * size, 128)))
+
+
+def test_large_groups_merge_at_a_lower_mean_similarity_than_single_faces() -> None:
+    params = ClusterParams(edge_sim=0.3, strong_sim=0.4, link_sim=0.46, link_relief=0.06)
+    groups = _two_groups(8, 0.43)
+    cross = float((groups[:8] @ groups[8:].T).mean())
+    assert params.link_sim - params.link_relief < cross < params.link_sim
+    # 8 x 8 faces: threshold 0.46 - 0.06 * (1 - 1/8) = 0.4075 < cross: one person
+    assert len(set(cluster_faces(groups, params=params).labels.tolist())) == 1
+    no_relief = ClusterParams(edge_sim=0.3, strong_sim=0.4, link_sim=0.46, link_relief=0.0)
+    assert len(set(cluster_faces(groups, params=no_relief).labels.tolist())) == 2
+    # two single faces just as similar: threshold link_sim, two people
+    pair = _two_groups(1, 0.43)
+    assert len(set(cluster_faces(pair, params=params).labels.tolist())) == 2
+
+
 def test_faces_of_one_photo_never_share_a_person() -> None:
     rng = np.random.default_rng(1)
     c = _unit(rng.standard_normal(128))

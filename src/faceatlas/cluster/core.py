@@ -10,10 +10,13 @@ Algorithm (:func:`cluster_faces`):
    and the faces in their neighbourhoods are searched, against all faces.
 3. Faces anchored to one person and must-linked faces are united first. Then
    average-linkage agglomeration restricted to the graph: the two edge-connected
-   groups with the highest mean cross similarity (mean cosine over every cross pair,
-   from per-group vector sums) merge, while that mean is at least ``link_sim`` and
+   groups whose mean cross similarity (mean cosine over every cross pair, from
+   per-group vector sums) most exceeds their threshold merge, while it does and
    their tags allow it (:mod:`faceatlas.cluster.constraints`: same photo,
-   cannot-link, two different fixed people, "not this person"). The mean is what
+   cannot-link, two different fixed people, "not this person"). The threshold is
+   ``link_sim`` for two single faces and falls by up to ``link_relief`` as the groups
+   grow (a mean over many pairs is a steadier estimate than one pair's similarity;
+   ``bench/cluster_lfw.py``). The mean is what
    keeps a chain of look-alikes from joining two people: a bridge edge is strong, the
    mean over both people is not.
 4. Groups become people: anchored groups keep their person; in full mode other groups
@@ -33,6 +36,7 @@ existing people; ``--full`` or an explicit merge does).
 from __future__ import annotations
 
 import heapq
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -191,7 +195,8 @@ def cluster_faces(embeddings: np.ndarray, *, quality: np.ndarray | None = None,
     sources = graph_nodes if full else np.flatnonzero(good & (anchors < 0))
     ea, eb, _ = _edges(x, graph_nodes, sources, params)
     stats["edges"] = len(ea)
-    merges, blocked = _agglomerate(groups, ea, eb, params.link_sim)
+    merges, blocked = _agglomerate(groups, ea, eb, params.link_sim,
+                                   params.link_relief)
     stats.update(merges=merges, blocked_by_constraints=blocked)
 
     labels = np.full(n, -1, dtype=np.int64)
@@ -246,19 +251,29 @@ def _pre_unite(groups: _Groups, x: np.ndarray, anchors: np.ndarray, constraints:
     return conflicts
 
 
-def _agglomerate(groups: _Groups, ea: np.ndarray, eb: np.ndarray, link: float) -> tuple[int, int]:
+def _agglomerate(groups: _Groups, ea: np.ndarray, eb: np.ndarray, link: float,
+                 relief: float = 0.0) -> tuple[int, int]:
     """Average-linkage agglomeration restricted to graph edges: repeatedly merge the two
-    edge-connected groups with the highest mean cross similarity, while it is at least
-    ``link`` and their tags allow it. A lazy max-heap: merging only lowers the mean
-    similarity of a pair (it becomes a weighted mean of two), so a popped entry whose
-    current value is lower is pushed back with it. Returns (merges, blocked)."""
+    edge-connected groups whose mean cross similarity most exceeds their threshold,
+    while it does and their tags allow it. The threshold of groups of sizes a and b is
+    ``link - relief * (1 - 1/sqrt(a*b))``: ``link`` for two single faces, down to
+    ``link - relief`` for large groups, whose mean over many cross pairs is a far less
+    noisy estimate than one pair's similarity. A lazy max-heap keyed by that margin: a
+    popped entry whose current margin is lower is pushed back with it.
+    Returns (merges, blocked)."""
+    size = groups.size
+
+    def margin(ra: int, rb: int) -> float:
+        return groups.mean_similarity(ra, rb) - link + relief * (
+            1.0 - 1.0 / math.sqrt(size[ra] * size[rb]))
+
     heap: list[tuple[float, int, int]] = []
     for a, b in zip(ea.tolist(), eb.tolist(), strict=True):
         ra, rb = groups.find(a), groups.find(b)
         if ra != rb:
-            s = groups.mean_similarity(ra, rb)
-            if s >= link:
-                heap.append((-s, a, b))
+            m = margin(ra, rb)
+            if m >= 0:
+                heap.append((-m, a, b))
     heapq.heapify(heap)
     merges = blocked = 0
     while heap:
@@ -266,10 +281,10 @@ def _agglomerate(groups: _Groups, ea: np.ndarray, eb: np.ndarray, link: float) -
         ra, rb = groups.find(a), groups.find(b)
         if ra == rb:
             continue
-        s = groups.mean_similarity(ra, rb)
-        if s < -neg - 1e-6:
-            if s >= link:
-                heapq.heappush(heap, (-s, a, b))
+        m = margin(ra, rb)
+        if m < -neg - 1e-6:
+            if m >= 0:
+                heapq.heappush(heap, (-m, a, b))
             continue
         if not groups.can_merge(ra, rb):
             blocked += 1

@@ -3,8 +3,10 @@
 ``strictness`` in [0, 1] moves every similarity threshold together between a loose and
 a strict end; 0.5 is the default. The ends were calibrated for SFace (128-d) embeddings
 on half of the LFW identities (those whose name's CRC-32 is even) by
-``bench/cluster_lfw.py --calibrate``: the default sits at the BCubed-F optimum of that
-half, and the other half is only used for reporting (docs/benchmarks.md, ``## Clustering``).
+the strictness sweep of ``bench/cluster_lfw.py``: the default sits at the BCubed-F
+optimum of that half, and the other half is only used for reporting (docs/benchmarks.md,
+``## People clustering``). ``link_relief`` and ``min_quality`` were chosen on the same
+half.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, replace
 from ..errors import FaceAtlasError
 
 #: (loose, strict) ends of each threshold; linear in between.
-LINK_SIM = (0.35, 0.55)
+LINK_SIM = (0.36, 0.56)
 EDGE_SIM = (0.25, 0.45)
 ATTACH_SIM = (0.45, 0.65)
 DEFAULT_STRICTNESS = 0.5
@@ -29,7 +31,10 @@ class ClusterParams:
     * ``strong_sim``: neighbours at least this similar are kept whatever the adaptive cut
       says, and a one-sided (non-mutual) edge is accepted only at or above it;
     * ``link_sim``: least average-linkage similarity (mean cosine over every cross pair)
-      for two groups to merge — what stops a chain of look-alikes;
+      for two single faces to merge — what stops a chain of look-alikes;
+    * ``link_relief``: how much lower that least similarity is for two large groups
+      (``link_sim - link_relief * (1 - 1/sqrt(a*b))`` for sizes a and b): the mean over
+      many cross pairs is a far steadier estimate than one pair's similarity;
     * ``attach_sim`` / ``attach_margin``: a low-quality face joins a group only when its
       mean similarity to the group is at least ``attach_sim`` and beats the runner-up
       group by ``attach_margin``;
@@ -41,10 +46,11 @@ class ClusterParams:
     k: int = 16
     edge_sim: float = 0.35
     strong_sim: float = 0.50
-    link_sim: float = 0.45
+    link_sim: float = 0.46
+    link_relief: float = 0.06
     attach_sim: float = 0.55
     attach_margin: float = 0.05
-    min_quality: float = 0.25
+    min_quality: float = 0.10
     min_size: int = 1
 
     def __post_init__(self) -> None:

@@ -177,7 +177,12 @@ class FaissIndex:
         index = faiss.index_factory(self.dim, factory_string(kind, comp, self.hnsw_m),
                                     faiss.METRIC_INNER_PRODUCT)
         if kind == "hnsw":
-            faiss.downcast_index(index.index).hnsw.efConstruction = self.ef_construction
+            hnsw = faiss.downcast_index(index.index)
+            hnsw.hnsw.efConstruction = self.ef_construction
+            if comp == "pq":
+                # polysemous training orders codes for Hamming-distance filtering, which
+                # HNSW never uses; it made training ~10x slower
+                faiss.downcast_index(hnsw.storage).do_polysemous_training = False
         return index
 
     def _train(self, index: Any, vectors: np.ndarray) -> None:
