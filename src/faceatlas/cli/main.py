@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import core, evaluate, library, models, people, relations
+from . import core, evaluate, library, models, people, privacy, relations
 
 app = typer.Typer(name="faceatlas", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
@@ -20,6 +20,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(relations.app, name="relations")
 people.register(app)  # cluster, people
+privacy.register(app)  # forget, optout
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ One run:
    found are *missing* (moved or deleted);
 3. **analyse** the rest in worker processes (one engine each, one thread each): the file
    is hashed; if the hash is already known (a missing image: moved/renamed; or the same
-   path: only touched) it is not decoded; else it is decoded and its faces found;
+   path: only touched) it is not decoded; else it is decoded and its faces found; faces of
+   people who opted out (:mod:`faceatlas.privacy.guard`) are dropped before the commit;
 4. **commit** each file as it completes, in the main process, in one transaction (image,
    faces, embeddings together): a kill at any moment leaves whole images only, and the
    next run carries on from there. A moved file keeps its image row (faces, person links)
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..engine import FaceEngine
+from ..privacy.guard import OptOutGuard
 from ..store import CatalogError, ImageInfo, ImageRecord
 from .analysis import EngineSettings, FileResult, analyze_file, init_worker, worker_analyze
 from .core import Library
@@ -65,13 +67,15 @@ class IndexSummary:
     stopped: str | None = None        # why the run stopped early (disk full...)
     seconds: float = 0.0
     analysed: int = 0                 # files decoded and run through the models
+    refused: int = 0                  # faces of opted-out people, not stored
 
     def to_dict(self) -> dict[str, object]:
         return {"new": self.new, "changed": self.changed, "moved": self.moved,
                 "deleted": self.deleted, "unchanged": self.unchanged, "faces": self.faces,
                 "errors": len(self.errors), "error_files": self.errors,
                 "interrupted": self.interrupted, "stopped": self.stopped,
-                "analysed": self.analysed, "seconds": round(self.seconds, 3)}
+                "analysed": self.analysed, "refused": self.refused,
+                "seconds": round(self.seconds, 3)}
 
 
 class Indexer:
@@ -103,6 +107,7 @@ class Indexer:
         start = time.perf_counter()
         summary = IndexSummary()
         found = scan(paths, skip=self.library.root)
+        self._guard = OptOutGuard.load(self.store)
         for model in self.store.embedding_models():  # check/repair before any change
             self.library.vectors.get(model)
         existing = {r.path: r for r in self.store.images_under(found.roots)}
@@ -230,6 +235,8 @@ class Indexer:
         if not res.analyzed:  # hashed only, but not a move after all: analyse it fully
             self._queue.append((res.path, True))
             return
+        res.faces, refused = self._guard.screen(res.faces)
+        summary.refused += refused
         for model in {f.model for f in res.faces}:
             vectors.get(model)  # open (and check) before the catalog changes
         saved = self.store.save_image(self._info(res, "ok" if res.faces else "noface"),

@@ -9,11 +9,14 @@ from .base import (
     CatalogStore,
     Decision,
     DiskFullError,
+    Erasure,
+    ErasureCounts,
     FaceFilter,
     FaceRecord,
     ImageInfo,
     ImageRecord,
     NewFace,
+    OptOutTemplate,
     Person,
     SaveResult,
 )
@@ -28,5 +31,5 @@ def open_store(library: Path) -> CatalogStore:
 
 
 __all__ = ["CATALOG_FILE", "CatalogError", "CatalogStore", "Decision", "DiskFullError",
-           "FaceFilter", "FaceRecord", "ImageInfo", "ImageRecord", "NewFace", "Person",
-           "SQLiteStore", "SaveResult", "open_store"]
+           "Erasure", "ErasureCounts", "FaceFilter", "FaceRecord", "ImageInfo", "ImageRecord",
+           "NewFace", "OptOutTemplate", "Person", "SQLiteStore", "SaveResult", "open_store"]

@@ -21,6 +21,10 @@ Data model (one row per...):
   ``hidden`` and ``do_not_recognise`` flags.
 * **decision** — the log of user corrections (kind, face, person, other person, time),
   kept so that automatic steps can respect them.
+* **opt-out template** — for a person marked ``do_not_recognise``, one unit vector per
+  embedding model (the mean of their faces erased at opt-out), the only biometric data
+  kept of them, used to refuse their face in photos indexed later
+  (:mod:`faceatlas.privacy`).
 
 Face and image ids are never reused, so an id always names the same face; the vector
 index (derived data) is keyed by face id.
@@ -28,6 +32,7 @@ index (derived data) is keyed by face id.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -145,6 +150,49 @@ class FaceFilter:
     @property
     def is_empty(self) -> bool:
         return self == FaceFilter()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Erasure:
+    """What :meth:`CatalogStore.erase` removes, in one transaction.
+
+    ``face_ids`` go with their embeddings, thumbnails and the decisions naming them (the
+    images keep their other faces); ``image_ids`` go whole (every face and all metadata);
+    ``person_ids`` go with every decision naming them; ``optout`` stores, for each person
+    id, the templates ``{model: unit vector}`` to keep (with the number of faces each
+    averages) and marks the person ``do_not_recognise``.
+    """
+
+    face_ids: Sequence[int] = ()
+    image_ids: Sequence[int] = ()
+    person_ids: Sequence[int] = ()
+    optout: dict[int, dict[str, tuple[np.ndarray, int]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ErasureCounts:
+    """Rows removed by :meth:`CatalogStore.erase`."""
+
+    faces: int = 0
+    embeddings: int = 0
+    thumbnails: int = 0
+    decisions: int = 0
+    images: int = 0
+    people: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptOutTemplate:
+    """The template kept for a person who opted out, for one embedding model."""
+
+    person_id: int
+    model: str
+    vector: np.ndarray      # (dim,) float32, unit norm
+    faces: int              # faces averaged into it
+    created_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -268,6 +316,33 @@ class CatalogStore(Protocol):
 
     def decisions(self) -> list[Decision]:
         """Every logged decision, oldest first."""
+
+    # -- privacy and maintenance -------------------------------------------------------
+    def erase(self, erasure: Erasure) -> ErasureCounts:
+        """Remove faces, images and people (and store opt-out templates) in one
+        transaction, overwriting the deleted content (see :class:`Erasure`)."""
+
+    def scrub(self) -> bool:
+        """Leave no trace of deleted rows in the catalog's files (rebuild the file, empty
+        any journal). False when another connection kept part of the journal alive."""
+
+    def optout_templates(self, model: str | None = None) -> list[OptOutTemplate]:
+        """Opt-out templates, of one model or all, by person id."""
+
+    def clear_optout(self, person_id: int) -> int:
+        """Delete a person's opt-out templates and clear ``do_not_recognise``; returns the
+        number of templates deleted."""
+
+    def delete_embeddings(self, model: str) -> int:
+        """Delete every embedding of ``model``; returns how many."""
+
+    def snapshot(self, dest: str | os.PathLike[str]) -> None:
+        """Write a consistent, compact copy of the whole catalog to a new file ``dest``
+        (safe while other connections write)."""
+
+    def rewrite_paths(self, old_prefix: str, new_prefix: str) -> int:
+        """Replace the ``old_prefix`` folder of image paths (and folders) with
+        ``new_prefix``; returns the number of images changed."""
 
 
 class CatalogError(FaceAtlasError):

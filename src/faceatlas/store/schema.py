@@ -78,7 +78,22 @@ CREATE TABLE decisions (
 );
 """
 
+#: Opt-out ("do not recognise") templates: what is kept of a person who opted out so that
+#: their face can keep being refused (see faceatlas.privacy.optout): one unit vector per
+#: embedding model, the mean of the faces erased at opt-out, and how many faces it averages.
+V2 = """
+CREATE TABLE optout_templates (
+    person_id  INTEGER NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+    model      TEXT NOT NULL,
+    dim        INTEGER NOT NULL,
+    vector     BLOB NOT NULL,                  -- dim float32, unit norm
+    faces      INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (person_id, model)
+);
+"""
+
 #: Migration scripts, in order; the catalog's version is the number applied.
-MIGRATIONS: tuple[str, ...] = (V1,)
+MIGRATIONS: tuple[str, ...] = (V1, V2)
 
 SCHEMA_VERSION = len(MIGRATIONS)

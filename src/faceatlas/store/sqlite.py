@@ -1,6 +1,7 @@
 """SQLite implementation of :class:`~faceatlas.store.base.CatalogStore`.
 
-One file (``catalog.sqlite``) in WAL mode with foreign keys on. Each mutating method runs
+One file (``catalog.sqlite``) in WAL mode with foreign keys on and ``secure_delete`` on
+(deleted content is overwritten with zeros, not left in free pages). Each mutating method runs
 in one ``BEGIN IMMEDIATE`` transaction, so a crash (even SIGKILL) leaves either the whole
 change or none of it; ``synchronous=NORMAL`` keeps that guarantee for process crashes
 (after a power cut the last few commits may be lost, never half of one). SQLite errors
@@ -10,6 +11,7 @@ become :class:`CatalogError` / :class:`DiskFullError` with an actionable message
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -24,11 +26,14 @@ from .base import (
     CatalogError,
     Decision,
     DiskFullError,
+    Erasure,
+    ErasureCounts,
     FaceFilter,
     FaceRecord,
     ImageInfo,
     ImageRecord,
     NewFace,
+    OptOutTemplate,
     Person,
     SaveResult,
 )
@@ -60,6 +65,7 @@ class SQLiteStore:
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA secure_delete = ON")
             self._migrate()
 
     # -- plumbing ----------------------------------------------------------------------
@@ -471,3 +477,118 @@ class SQLiteStore:
     def decisions(self) -> list[Decision]:
         return [Decision(**dict(zip(self._DECISION_COLS.split(", "), r, strict=True)))
                 for r in self._query(f"SELECT {self._DECISION_COLS} FROM decisions ORDER BY id")]
+
+    # -- privacy and maintenance -------------------------------------------------------
+    @staticmethod
+    def _chunks(c: sqlite3.Connection, sql: str, ids: Sequence[int],
+                head: Sequence[Any] = ()) -> Iterator[sqlite3.Cursor]:
+        """Run ``sql`` (with ``{marks}`` for the id list) once per chunk of ``ids``."""
+        for i in range(0, len(ids), _CHUNK):
+            part = list(ids[i:i + _CHUNK])
+            yield c.execute(sql.format(marks=",".join("?" * len(part))), [*head, *part])
+
+    def erase(self, erasure: Erasure) -> ErasureCounts:
+        images = sorted({int(i) for i in erasure.image_ids})
+        people = sorted({int(i) for i in erasure.person_ids})
+        if set(people) & set(erasure.optout):
+            raise CatalogError("a person cannot be both deleted and opted out")
+        with self._tx() as c:
+            faces = sorted({int(i) for i in erasure.face_ids} | set(self._face_ids_of(c, images)))
+
+            def count(sql: str, ids: Sequence[int]) -> int:
+                return sum(int(cur.fetchone()[0]) for cur in self._chunks(c, sql, ids))
+
+            n_faces = count("SELECT COUNT(*) FROM faces WHERE id IN ({marks})", faces)
+            n_thumbs = count("SELECT COUNT(*) FROM faces WHERE thumbnail IS NOT NULL AND id IN "
+                             "({marks})", faces)
+            n_embs = count("SELECT COUNT(*) FROM embeddings WHERE face_id IN ({marks})", faces)
+            n_decisions = sum(cur.rowcount for cur in self._chunks(
+                c, "DELETE FROM decisions WHERE face_id IN ({marks})", faces))
+            for column in ("person_id", "other_person_id"):
+                n_decisions += sum(cur.rowcount for cur in self._chunks(
+                    c, f"DELETE FROM decisions WHERE {column} IN ({{marks}})", people))
+            for pid, templates in erasure.optout.items():
+                if c.execute("SELECT 1 FROM people WHERE id = ?", (pid,)).fetchone() is None:
+                    raise CatalogError(f"no person with id {pid}")
+                for model, (vector, n) in templates.items():
+                    vec = np.asarray(vector, np.float32).reshape(-1)
+                    c.execute("INSERT OR REPLACE INTO optout_templates (person_id, model, dim, "
+                              "vector, faces, created_at) VALUES (?,?,?,?,?,?)",
+                              (pid, model, vec.size, vec.tobytes(), int(n), _now()))
+                c.execute("UPDATE people SET do_not_recognise = 1 WHERE id = ?", (pid,))
+            kept: dict[int, int] = {}
+            for cur in self._chunks(c, "SELECT image_id, COUNT(*) FROM faces WHERE id IN "
+                                       "({marks}) GROUP BY image_id", faces):
+                for image_id, n in cur:
+                    kept[int(image_id)] = kept.get(int(image_id), 0) + int(n)
+            for image_id, n in kept.items():
+                c.execute("UPDATE images SET face_count = face_count - ? WHERE id = ?",
+                          (n, image_id))
+            for table, column in (("embeddings", "face_id"), ("faces", "id")):
+                for _ in self._chunks(c, f"DELETE FROM {table} WHERE {column} IN ({{marks}})",
+                                      faces):
+                    pass
+            n_images = sum(cur.rowcount for cur in self._chunks(
+                c, "DELETE FROM images WHERE id IN ({marks})", images))
+            n_people = sum(cur.rowcount for cur in self._chunks(
+                c, "DELETE FROM people WHERE id IN ({marks})", people))
+        return ErasureCounts(faces=n_faces, embeddings=n_embs, thumbnails=n_thumbs,
+                             decisions=n_decisions, images=n_images, people=n_people)
+
+    def scrub(self) -> bool:
+        with self._errors():
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._conn.execute("VACUUM")
+            busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        wal = Path(str(self.path) + "-wal")
+        return int(busy) == 0 and (not wal.exists() or wal.stat().st_size == 0)
+
+    def optout_templates(self, model: str | None = None) -> list[OptOutTemplate]:
+        where, params = ("WHERE model = ?", (model,)) if model is not None else ("", ())
+        return [OptOutTemplate(person_id=int(pid), model=m, vector=np.frombuffer(v, np.float32),
+                               faces=int(n), created_at=at)
+                for pid, m, v, n, at in self._query(
+                    "SELECT person_id, model, vector, faces, created_at FROM optout_templates "
+                    f"{where} ORDER BY person_id, model", params)]
+
+    def clear_optout(self, person_id: int) -> int:
+        with self._tx() as c:
+            n = c.execute("DELETE FROM optout_templates WHERE person_id = ?",
+                          (person_id,)).rowcount
+            c.execute("UPDATE people SET do_not_recognise = 0 WHERE id = ?", (person_id,))
+        return int(n)
+
+    def delete_embeddings(self, model: str) -> int:
+        with self._tx() as c:
+            return int(c.execute("DELETE FROM embeddings WHERE model = ?", (model,)).rowcount)
+
+    def snapshot(self, dest: str | os.PathLike[str]) -> None:
+        target_path = Path(dest)
+        if target_path.exists():
+            raise CatalogError(f"{target_path}: already exists; the snapshot needs a new file")
+        with self._errors():
+            target = sqlite3.connect(str(target_path), isolation_level=None)
+            try:
+                self._conn.backup(target)
+                target.execute("PRAGMA journal_mode = DELETE")
+                target.execute("VACUUM")  # no free page of the copy keeps deleted content
+            finally:
+                target.close()
+
+    def rewrite_paths(self, old_prefix: str, new_prefix: str) -> int:
+        old, new = old_prefix.rstrip("/\\"), new_prefix.rstrip("/\\")
+        if not old or not new:
+            raise CatalogError("path prefixes to rewrite must not be empty or '/'")
+        match = "substr(a.path, 1, length(?) + 1) = ? || '/'"
+        with self._tx() as c:
+            clash = c.execute(f"SELECT b.path FROM images a JOIN images b ON b.path = ? || "
+                              f"substr(a.path, length(?) + 1) WHERE {match} LIMIT 1",
+                              (new, old, old, old)).fetchone()
+            if clash is not None:
+                raise CatalogError(f"rewriting {old} to {new} would give two photos the path "
+                                   f"{clash[0]}; choose other prefixes")
+            return int(c.execute(
+                "UPDATE images SET path = ? || substr(path, length(?) + 1), "
+                "folder = ? || substr(folder, length(?) + 1) "
+                f"WHERE {match.replace('a.path', 'path')}",
+                (new, old, new, old, old, old)).rowcount)

@@ -1,0 +1,129 @@
+"""Privacy commands: forget a person, faces or a photo (with an erasure receipt), and opt
+a person out of recognition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..errors import FaceAtlasError
+from ..library import Library
+from ..privacy.erasure import ErasurePlan, execute
+from ..privacy.forget import plan_forget_faces, plan_forget_person, plan_forget_photo
+from ..privacy.optout import plan_optout, undo_optout
+from ..privacy.receipt import Receipt
+from .common import JsonOption, console, err_console, guarded, print_json
+from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
+from .library import LibraryOpt
+
+YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
+LinkedOnlyOpt = typer.Option(False, "--linked-only", help="Only the faces linked to the "
+                             "person; leave unlinked faces that match them.")
+
+
+def _confirm(plan: ErasurePlan, yes: bool) -> None:
+    if yes:
+        return
+    if not typer.confirm(f"{plan.describe}. Continue?", default=False, err=True):
+        raise FaceAtlasError("cancelled; nothing was erased")
+
+
+def _report(receipt: Receipt, as_json: bool) -> None:
+    if as_json:
+        print_json(receipt.to_dict())
+    else:
+        r = receipt.removed
+        console.print(f"erased {r['faces']} face(s), {r['embeddings']} embedding(s), "
+                      f"{r['index_entries']} index entr(ies), {r['thumbnails']} thumbnail(s), "
+                      f"{r['decisions']} correction(s), {r['images']} photo record(s), "
+                      f"{r['people']} person record(s)", highlight=False)
+        console.print(f"receipt: {receipt.path}", highlight=False)
+    if not receipt.storage.get("wal_truncated", True):
+        err_console.print("[yellow]warning:[/] another process has the catalog open, so its "
+                          "journal (catalog.sqlite-wal) could not be emptied; run the command "
+                          "again once it has finished", highlight=False)
+
+
+def forget(
+    person: str | None = typer.Argument(None, help="Person to forget (name or id)."),
+    face: list[int] | None = typer.Option(None, "--face", help="Forget this face id "
+                                          "(repeatable) instead of a person."),
+    photo: Path | None = typer.Option(None, "--photo", help="Forget this photo (its record "
+                                      "and every face in it) instead of a person."),
+    linked_only: bool = LinkedOnlyOpt,
+    yes: bool = YesOpt,
+    library: Path | None = LibraryOpt,
+    as_json: bool = JsonOption,
+) -> None:
+    """Erase a person (their faces; their photos stay), faces or a photo: embeddings of
+    every model, thumbnails, corrections and index entries, with the freed bytes scrubbed
+    from the catalog files. Writes an erasure receipt under the library."""
+
+    def run() -> None:
+        chosen = sum(x is not None and x != [] for x in (person, face, photo))
+        if chosen != 1:
+            raise FaceAtlasError("give exactly one of PERSON, --face ID or --photo PATH")
+        with Library.open(library, create=False) as lib:
+            if person is not None:
+                plan = plan_forget_person(lib, person, sweep=not linked_only)
+            elif face:
+                plan = plan_forget_faces(lib, list(face))
+            else:
+                assert photo is not None
+                plan = plan_forget_photo(lib, photo)
+            _confirm(plan, yes)
+            receipt = execute(lib, plan)
+        _report(receipt, as_json)
+
+    guarded(run)
+
+
+def optout(
+    person: str = typer.Argument(..., help="Person (name or id); a new name needs PHOTOS."),
+    photos: list[Path] | None = typer.Argument(None, help="Photos of the person to learn "
+                                               "their template from (largest face; not "
+                                               "stored)."),
+    undo: bool = typer.Option(False, "--undo", help="Cancel the opt-out: delete the template "
+                              "and store their faces again from now on."),
+    linked_only: bool = LinkedOnlyOpt,
+    yes: bool = YesOpt,
+    library: Path | None = LibraryOpt,
+    as_json: bool = JsonOption,
+    min_face: int = MinFaceOpt,
+    detector: str = DetectorOpt,
+    recognizer: str = RecognizerOpt,
+    backend: str | None = BackendOpt,
+) -> None:
+    """Do not recognise this person: erase their faces like `forget`, keep only a template
+    of their face, and refuse their face in every photo indexed from now on."""
+
+    def run() -> None:
+        with Library.open(library, create=False) as lib:
+            if undo:
+                if photos:
+                    raise FaceAtlasError("--undo takes no photos")
+                out: dict[str, Any] = undo_optout(lib, person)
+                if as_json:
+                    print_json(out)
+                else:
+                    console.print(f"opt-out of {out['name'] or person} cancelled: "
+                                  f"{out['templates_deleted']} template(s) deleted",
+                                  highlight=False)
+                return
+            engine = get_engine(detector, recognizer, backend, min_face) if photos else None
+            plan = plan_optout(lib, person, [str(p) for p in photos or []], engine,
+                               sweep=not linked_only)
+            _confirm(plan, yes)
+            receipt = execute(lib, plan)
+        _report(receipt, as_json)
+
+    guarded(run)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``forget`` and ``optout`` to the main command."""
+    app.command("forget")(forget)
+    app.command("optout")(optout)
+
