@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..engine import FaceEngine
-from ..errors import FaceAtlasError, NoFaceError
+from ..errors import FaceAtlasError, ModelMismatchError, NoFaceError
 from ..image import ImageInput, load_image
 from ..store import FaceFilter, FaceRecord, Person
 from ..types import Face
@@ -123,6 +123,18 @@ def _enroll_one(library: Library, person: Person, path: str,
     return EnrollOutcome(path, "enrolled", note, face.id, face.quality, len(faces))
 
 
+def require_model(library: Library, model: str) -> None:
+    """Refuse to compare faces of ``model`` with a library embedded by other models
+    (embeddings of different models are never mixed)."""
+    models = library.store.embedding_models()
+    if models and model not in models:
+        names = ", ".join(sorted({m.split("@", 1)[0] for m in models}))
+        raise ModelMismatchError(
+            f"this library's faces are embedded with {', '.join(models)}, not {model}: run "
+            f"with --recognizer {names}, or migrate the library with `faceatlas reembed "
+            f"--model {model.split('@', 1)[0]}`")
+
+
 # -- identification --------------------------------------------------------------------
 @dataclass(frozen=True)
 class Match:
@@ -208,6 +220,7 @@ def identify(library: Library, engine: FaceEngine, image: str | os.PathLike[str]
     model = engine.model_id
     t = resolve_threshold(engine.recognizer.spec.name, threshold, far)
     store = library.store
+    require_model(library, model)
     if store.face_ids(model, FaceFilter(enrolled_only=True)).size == 0:
         raise FaceAtlasError("nobody is enrolled in this library (for model "
                              f"{model}): run `faceatlas enroll NAME PHOTOS...` first")
@@ -262,6 +275,7 @@ def search(library: Library, engine: FaceEngine, image: str | os.PathLike[str],
                              f"{len(by_size)} face(s) (0 is the largest)")
     query = by_size[face_index or 0]
     store = library.store
+    require_model(library, model)
     if model not in store.embedding_models():
         raise FaceAtlasError(f"the library holds no faces embedded with model {model}: "
                              "index photos with the same --recognizer first")
