@@ -142,3 +142,19 @@ def test_threshold_is_identify_s(engine: FaceEngine) -> None:
     assert optout_threshold(engine.model_id) == resolve_threshold("sface").value
     with pytest.raises(Exception, match="no calibrated threshold"):
         optout_threshold("uncalibrated@123")
+
+
+def test_forget_after_optout_removes_the_template_too(lib: Path) -> None:
+    assert runner.invoke(app, ["optout", "Person A", "--library", str(lib), "--yes"]
+                         ).exit_code == 0
+    with Library.open(lib) as opened:
+        [template] = opened.store.optout_templates()
+        kept = template.vector.tobytes()
+    assert traces(lib, [kept])  # the template is what is kept...
+    out = runner.invoke(app, ["forget", "Person A", "--library", str(lib), "--yes", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["removed"]["people"] == 1
+    with Library.open(lib) as opened:
+        assert opened.store.optout_templates() == []
+        assert opened.store.person_by_name("Person A") is None
+    assert traces(lib, [kept]) == []  # ...and forgetting them removes it

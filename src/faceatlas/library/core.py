@@ -6,6 +6,7 @@ Layout of a library folder (``--library DIR``, ``$FACEATLAS_LIBRARY``, default
     catalog.sqlite          the catalog (source of truth), see faceatlas.store
     index/<model>.faiss     vector index of one model's embeddings (derived data; its
                             header records the model, id count and ids checksum)
+    receipts/               erasure receipts (faceatlas.privacy), no biometric data
 """
 
 from __future__ import annotations
