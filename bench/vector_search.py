@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import identity_clustered, similarity_stats  # noqa: E402
 
 from faceatlas.search import FaissIndex, exact_search, open_index, recall_at_k  # noqa: E402
-from faceatlas.search.faiss_index import PQ_BYTES  # noqa: E402
+from faceatlas.search.faiss_index import EF_CONSTRUCTION, HNSW_M, PQ_BYTES  # noqa: E402
 
 MODEL = "synthetic-128"
 
@@ -47,9 +47,9 @@ def dataset(n: int, n_queries: int, faces_per_id: int, seed: int
 
 
 def cache_path(cache: Path, x: np.ndarray) -> Path:
-    """Index file name keyed by the gallery's size and content."""
+    """Index file name keyed by the graph parameters and the gallery's size and content."""
     digest = hashlib.sha256(x[:: max(1, len(x) // 1000)].tobytes()).hexdigest()[:12]
-    return cache / f"hnsw_{len(x)}_{digest}.faceidx"
+    return cache / f"hnsw{HNSW_M}_efc{EF_CONSTRUCTION}_{len(x)}_{digest}.faceidx"
 
 
 def ground_truth(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
@@ -134,7 +134,7 @@ def main() -> None:
     ap.add_argument("--faces-per-id", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2, help="build threads")
-    ap.add_argument("--ef", type=int, nargs="+", default=[64, 128, 256, 384, 512])
+    ap.add_argument("--ef", type=int, nargs="+", default=[64, 128, 256, 512, 768, 1024])
     ap.add_argument("--cache", type=Path, default=Path("/work/cache/bench_index"))
     ap.add_argument("--deepface-rows", type=int, default=20_000)
     ap.add_argument("--skip-ivf", action="store_true")

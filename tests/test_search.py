@@ -181,9 +181,11 @@ def test_save_load_round_trip(tmp_path, monkeypatch, data, compression) -> None:
     x, ids, q = data
     if compression == "pq":
         # FaissIndex asks for 10k vectors to train a product quantiser well; the round
-        # trip does not depend on how well, so train on the 3k at hand (fast)
+        # trip does not depend on how well, so train on a 1k sample of the 3k (fast)
         monkeypatch.setitem(faiss_index.MIN_TRAIN, "pq", len(x))
-    index = FaissIndex(kind="hnsw", compression=compression, model="m1")
+        monkeypatch.setattr(faiss_index, "TRAIN_SAMPLE", 1_024)
+    # a narrow build beam keeps the test fast; the round trip must keep it too
+    index = FaissIndex(kind="hnsw", compression=compression, model="m1", ef_construction=40)
     index.add(ids, x)
     if compression == "pq":  # HNSW never uses polysemous codes: no slow training
         storage = faiss.downcast_index(faiss.downcast_index(index._index.index).storage)
@@ -196,6 +198,7 @@ def test_save_load_round_trip(tmp_path, monkeypatch, data, compression) -> None:
     assert manifest["factory"] == index.factory and manifest["dim"] == 128
     loaded = FaissIndex.load(path, model="m1")
     assert loaded.kind == "hnsw" and loaded.tombstones == 50
+    assert loaded.ef_construction == 40 and loaded.factory == index.factory
     np.testing.assert_array_equal(loaded.ids(), index.ids())
     for a, b in zip(index.search(q, 10), loaded.search(q, 10), strict=True):
         np.testing.assert_array_equal(a, b)

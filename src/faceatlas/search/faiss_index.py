@@ -37,7 +37,7 @@ Compression = Literal["none", "fp16", "sq8", "pq"]
 EXACT_MAX = 50_000
 #: HNSW neighbours per node (graph degree) and build beam width.
 HNSW_M = 32
-EF_CONSTRUCTION = 40
+EF_CONSTRUCTION = 200
 #: Default HNSW search beam; chosen in bench/vector_search.py for recall@10 ~0.99 at 1M.
 EF_SEARCH = 256
 #: Rebuild an HNSW graph once tombstones exceed this fraction of its nodes.
