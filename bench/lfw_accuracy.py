@@ -19,6 +19,10 @@ Rows measured:
 Speed: milliseconds per image, one thread, on a fixed random sample of images
 (decode excluded; faceatlas = detect + align + embed + quality;
 face_recognition = face_locations + face_encodings).
+``--fusion-embeddings OUT`` also writes the ``sface+dlib`` catalog model's embeddings
+of every LFW image (for ``bench/calibrate_thresholds.py``): the SFace and dlib
+embeddings of the same crops concatenated at the catalog weight, checked against the
+model itself on a sample of crops.
 ``--dlib-template N`` instead measures ``DLIB_CHIP_TEMPLATE`` of
 ``faceatlas.embedding.dlib_recognizer`` on N images and exits.
 """
@@ -39,6 +43,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from faceatlas import FaceEngine  # noqa: E402
+from faceatlas.alignment import align_face  # noqa: E402
 from faceatlas.cli.common import track  # noqa: E402
 from faceatlas.evaluation import metrics  # noqa: E402
 from faceatlas.evaluation.lfw import (  # noqa: E402
@@ -117,6 +122,48 @@ def fusion_cv(s1: np.ndarray, s2: np.ndarray, labels: np.ndarray,
         thrs.append(t)
         chosen.append(float(best))
     return metrics.FoldAccuracy(accs, thrs), chosen
+
+
+def fusion_embeddings(archive: Path, base: LfwEmbeddings, dlib_part: LfwEmbeddings,
+                      check: int = 32) -> LfwEmbeddings:
+    """Embeddings of the ``sface+dlib`` catalog model for every image of ``base``:
+    dlib embeddings of the images ``dlib_part`` lacks are computed on the same crops,
+    then both are concatenated at the catalog weight. ``check`` images are embedded
+    by the catalog model itself and must agree."""
+    from faceatlas.embedding import create_recognizer
+    from faceatlas.embedding.dlib_recognizer import DlibRecognizer
+    from faceatlas.models import ModelRegistry
+    from faceatlas.models.catalog import SFACE_DLIB
+
+    have = dlib_part.index()
+    missing = {str(n) for n in base.names if str(n) not in have}
+    if missing:
+        rec = DlibRecognizer()
+        more = reembed_archive(archive, base, rec.embed_vectors, rec.model_id, missing,
+                               progress=lambda it, n: track(it, n, "dlib, other images"))
+        dlib_part = LfwEmbeddings(
+            *(np.concatenate([getattr(dlib_part, f), getattr(more, f)])
+              for f in ("names", "identities", "embeddings", "quality", "fallback",
+                        "landmarks")), model=dlib_part.model)
+        have = dlib_part.index()
+    d = dlib_part.embeddings[[have[str(n)] for n in base.names]]
+    w = float(SFACE_DLIB.extra["weight"])
+    fused = np.hstack([np.sqrt(w) * base.embeddings, np.sqrt(1 - w) * d]).astype(np.float32)
+    reg = ModelRegistry()
+    model = create_recognizer(SFACE_DLIB, reg)
+    rows = base.index()
+    sample = set(np.random.default_rng(2).choice(base.names, check, replace=False).tolist())
+    names, crops = [], []
+    for name, data in iter_archive(archive, sample):
+        names.append(name)
+        crops.append(align_face(decode_bytes(data, name), base.landmarks[rows[name]]))
+    err = float(np.abs(model.embed_vectors(crops) - fused[[rows[n] for n in names]]).max())
+    if err > 1e-4:
+        raise SystemExit(f"sface+dlib model disagrees with the concatenation by {err:.2g}")
+    print(f"sface+dlib (w_sface={w:g}): {len(base.names)} images; catalog model agrees on "
+          f"{len(names)} crops to {err:.1g}")
+    return LfwEmbeddings(base.names, base.identities, fused, base.quality, base.fallback,
+                         base.landmarks, model=model.model_id)
 
 
 def timing(archive: Path, names: list[str]) -> dict[str, float]:
@@ -199,8 +246,10 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/work/cache/eval"))
     ap.add_argument("--out", type=Path, default=None, help="results JSON")
     ap.add_argument("--plot", type=Path, default=None, help="ROC PNG")
-    ap.add_argument("--timing-sample", type=int, default=200)
+    ap.add_argument("--timing-sample", type=int, default=200, help="0: no timing")
     ap.add_argument("--dlib-template", type=int, default=0, metavar="N")
+    ap.add_argument("--fusion-embeddings", type=Path, default=None, metavar="OUT",
+                    help="write the sface+dlib model's embeddings of every image")
     args = ap.parse_args()
 
     base = LfwEmbeddings.load(args.embeddings)
@@ -248,9 +297,10 @@ def main() -> None:
                          "note": "accuracy: nested CV (weight and threshold from the 9 "
                                  "training folds); auc/eer/tar at the median weight"}
     curves[f"fusion (w_sface={w:g})"] = (fused, labels)
-    results["_timing_1_thread"] = timing(  # type: ignore[assignment]
-        args.archive, sorted(np.random.default_rng(1).choice(
-            sorted(needed), args.timing_sample, replace=False).tolist()))
+    if args.timing_sample:
+        results["_timing_1_thread"] = timing(  # type: ignore[assignment]
+            args.archive, sorted(np.random.default_rng(1).choice(
+                sorted(needed), args.timing_sample, replace=False).tolist()))
 
     print("| model | accuracy (10-fold) | AUC | EER | TAR@FAR=1e-3 | best threshold |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -260,7 +310,7 @@ def main() -> None:
         print(f"| {name} | {r['accuracy']:.2f} ± {r['accuracy_std']:.2f} % | {r['auc']:.5f} | "
               f"{100 * float(r['eer']):.2f} % | {100 * float(r['tar_at_far_1e-3']):.2f} % | "  # type: ignore[arg-type]
               f"{r['best_threshold']:.4f} |")
-    print(json.dumps(results["_timing_1_thread"], indent=1))
+    print(json.dumps(results.get("_timing_1_thread"), indent=1))
     print("fusion weights per fold:", weights,
           "; face_recognition fallback images:", results["face_recognition"]["fallback_images"],
           "; at tolerance 0.6:", round(float(results["face_recognition"]  # type: ignore[arg-type]
@@ -270,6 +320,8 @@ def main() -> None:
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2, default=float))
+    if args.fusion_embeddings is not None:
+        fusion_embeddings(args.archive, base, dl).save(args.fusion_embeddings)
 
 
 if __name__ == "__main__":

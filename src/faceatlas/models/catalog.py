@@ -80,7 +80,7 @@ SFACE_DLIB = ModelSpec(
     embedding_dim=256,
     # Weight of the SFace cosine in the fused score; chosen by cross-validation on
     # LFW (bench/lfw_accuracy.py, median of the ten training-fold choices).
-    extra={"weight": 0.5},
+    extra={"weight": 0.25},
     description="SFace + dlib score fusion, one vector; optional extra 'dlib'",
 )
 
