@@ -22,7 +22,8 @@ face_recognition = face_locations + face_encodings).
 ``--fusion-embeddings OUT`` also writes the ``sface+dlib`` catalog model's embeddings
 of every LFW image (for ``bench/calibrate_thresholds.py``): the SFace and dlib
 embeddings of the same crops concatenated at the catalog weight, checked against the
-model itself on a sample of crops.
+model itself on a sample of crops; dlib's embeddings of every image go to
+``CACHE/lfw_dlib_all.npz``.
 ``--dlib-template N`` instead measures ``DLIB_CHIP_TEMPLATE`` of
 ``faceatlas.embedding.dlib_recognizer`` on N images and exits.
 """
@@ -125,11 +126,12 @@ def fusion_cv(s1: np.ndarray, s2: np.ndarray, labels: np.ndarray,
 
 
 def fusion_embeddings(archive: Path, base: LfwEmbeddings, dlib_part: LfwEmbeddings,
-                      check: int = 32) -> LfwEmbeddings:
+                      check: int = 32) -> tuple[LfwEmbeddings, LfwEmbeddings]:
     """Embeddings of the ``sface+dlib`` catalog model for every image of ``base``:
     dlib embeddings of the images ``dlib_part`` lacks are computed on the same crops,
     then both are concatenated at the catalog weight. ``check`` images are embedded
-    by the catalog model itself and must agree."""
+    by the catalog model itself and must agree. Returns ``(fusion, dlib)`` embeddings
+    of every image."""
     from faceatlas.embedding import create_recognizer
     from faceatlas.embedding.dlib_recognizer import DlibRecognizer
     from faceatlas.models import ModelRegistry
@@ -162,8 +164,10 @@ def fusion_embeddings(archive: Path, base: LfwEmbeddings, dlib_part: LfwEmbeddin
         raise SystemExit(f"sface+dlib model disagrees with the concatenation by {err:.2g}")
     print(f"sface+dlib (w_sface={w:g}): {len(base.names)} images; catalog model agrees on "
           f"{len(names)} crops to {err:.1g}")
+    dlib_all = LfwEmbeddings(base.names, base.identities, d, base.quality, base.fallback,
+                             base.landmarks, model=dlib_part.model)
     return LfwEmbeddings(base.names, base.identities, fused, base.quality, base.fallback,
-                         base.landmarks, model=model.model_id)
+                         base.landmarks, model=model.model_id), dlib_all
 
 
 def timing(archive: Path, names: list[str]) -> dict[str, float]:
@@ -321,7 +325,9 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2, default=float))
     if args.fusion_embeddings is not None:
-        fusion_embeddings(args.archive, base, dl).save(args.fusion_embeddings)
+        fused, dlib_all = fusion_embeddings(args.archive, base, dl)
+        fused.save(args.fusion_embeddings)
+        dlib_all.save(args.cache / "lfw_dlib_all.npz")  # for calibrate_thresholds.py
 
 
 if __name__ == "__main__":
