@@ -112,3 +112,4 @@ def test_sface_dlib_from_the_command_line(portraits: Path) -> None:
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["same"] is True and out["model"].startswith("sface+dlib@")
+

@@ -3,6 +3,7 @@ components, degraded faces scoring lower, and the error-versus-reject curve."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from pathlib import Path
 
@@ -81,6 +82,21 @@ def test_degraded_face_is_less_recognizable_and_lower_quality(
     rec_clean = np.mean([c.quality.components["recognizability"] for c, _ in clean_and_degraded])
     rec_bad = np.mean([b.quality.components["recognizability"] for _, b in clean_and_degraded])
     assert rec_bad < rec_clean - 0.15
+
+
+@pytest.mark.skipif(importlib.util.find_spec("dlib") is None
+                    or importlib.util.find_spec("face_recognition_models") is None,
+                    reason="dlib extra not installed")
+def test_fusion_model_quality_has_its_own_recognizability(portraits: Path) -> None:
+    engine = FaceEngine(recognizer="sface+dlib")
+    assert QualityScorer("sface+dlib").ers is not None
+    img = load_image(portraits / "person_b_2.jpg")
+    clean = engine.face(img)
+    bad = engine.analyze(_shrunk(img, clean.detection.box[2], 6), [clean.detection])[0]
+    assert set(clean.quality.components) == COMPONENTS
+    assert (bad.quality.components["recognizability"]
+            < clean.quality.components["recognizability"])
+    assert bad.quality.score < clean.quality.score - 0.3
 
 
 def test_combine_is_a_weighted_geometric_mean() -> None:
