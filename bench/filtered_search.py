@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 from vector_search import cache_path, cached_index, dataset, latencies, pct  # noqa: E402
 
 from faceatlas.search import choose_strategy, recall_at_k  # noqa: E402
+from faceatlas.search.faiss_index import EF_SEARCH  # noqa: E402
 
 
 def main() -> None:
@@ -45,12 +46,14 @@ def run() -> None:
     ap.add_argument("--subset-sizes", type=int, nargs="+",
                     default=[1_000, 5_000, 20_000, 50_000])
     ap.add_argument("--cache", type=Path, default=Path("/work/cache/bench_index"))
+    ap.add_argument("--ef", type=int, default=EF_SEARCH, help="HNSW efSearch")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
     x, _, q = dataset(args.n, args.queries, args.faces_per_id, args.seed)
     path = cache_path(args.cache, x)
     index, secs, rebuilt = cached_index(path, x, args.threads)
+    index.ef_search = args.ef  # a cached index keeps the efSearch it was saved with
     print(f"index {'built' if rebuilt else 'loaded'} in {secs:.1f}s ({index.factory}, "
           f"efSearch {index.ef_search})", flush=True)
     ids = np.arange(args.n, dtype=np.int64)

@@ -164,12 +164,18 @@ def test_filters_return_allowed_top_k(data, kind, selectivity) -> None:
         assert recall_at_k(found, truth) >= need, method
 
 
-def test_filter_with_unknown_or_removed_ids(data) -> None:
+@pytest.mark.parametrize("dense", [False, True])  # binary search / lookup table of live ids
+def test_filter_with_unknown_or_removed_ids(data, dense) -> None:
     x, ids, q = data
+    if dense:
+        ids = np.arange(len(x), dtype=np.int64) + 5
     index = FaissIndex(kind="hnsw")
     index.add(ids, x)
+    before = index.search(q[:3], 10, allowed=ids[:12])[1]  # the live set, before removal
+    assert set(before.ravel()) <= set(ids[:12].tolist())
     index.remove(ids[:10])
-    sims, found = index.search(q[:3], 10, allowed=np.concatenate([ids[:12], [-1, 3]]))
+    allowed = np.concatenate([ids[11::-1], ids[10:12], [-1, 3, 10**12]])  # unsorted, dupes
+    sims, found = index.search(q[:3], 10, allowed=allowed)
     assert set(found[found >= 0].ravel()) <= {int(ids[10]), int(ids[11])}
     assert (found[:, 2:] == -1).all()
     _, none = index.search(q[:3], 5, allowed=np.array([], dtype=np.int64))
