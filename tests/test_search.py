@@ -16,6 +16,7 @@ from faceatlas.search import (
     IndexFileError,
     VectorError,
     VectorIndex,
+    choose_strategy,
     exact_search,
     faiss_index,
     knn_graph,
@@ -341,3 +342,12 @@ def test_manifest_is_json_readable(tmp_path, data) -> None:
     manifest = read_manifest(tmp_path / "f.idx")
     json.dumps(manifest)
     assert manifest["kind"] == "exact" and len(manifest["ids_sha256"]) == 64
+
+
+def test_filter_strategy_choice() -> None:
+    assert choose_strategy(15_000, 1_000_000, exact_index=False) == "subset"
+    assert choose_strategy(30_000, 1_000_000, exact_index=False) == "postfilter"
+    assert choose_strategy(500_000, 1_000_000, exact_index=False) == "postfilter"
+    # a large but rare allowed set: gathering it beats a graph walk over disallowed nodes
+    assert choose_strategy(30_000, 10_000_000, exact_index=False) == "subset"
+    assert choose_strategy(30_000, 40_000, exact_index=True) == "prefilter"
