@@ -47,6 +47,8 @@ def run() -> None:
                     default=[1_000, 5_000, 20_000, 50_000])
     ap.add_argument("--cache", type=Path, default=Path("/work/cache/bench_index"))
     ap.add_argument("--ef", type=int, default=EF_SEARCH, help="HNSW efSearch")
+    ap.add_argument("--strategies", nargs="+", default=["subset", "prefilter", "postfilter",
+                                                        "auto"])
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
@@ -77,6 +79,8 @@ def run() -> None:
             "auto": lambda qq, k, a: index.search(qq, k, allowed=a),  # noqa: B023
         }
         for name, fn in methods.items():
+            if name not in args.strategies:
+                continue
             # gathering 100k+ vectors per query is slow: time fewer queries there
             nq = 20 if name == "subset" and len(allowed) > 50_000 else len(q)
             found = np.concatenate([fn(q[i:i + 1], 10, allowed)[1] for i in range(nq)])
