@@ -46,10 +46,11 @@ def dataset(n: int, n_queries: int, faces_per_id: int, seed: int
     return x[:n], labels[:n], x[n:n + min(n_queries, QUERY_POOL)]
 
 
-def cache_path(cache: Path, x: np.ndarray) -> Path:
+def cache_path(cache: Path, x: np.ndarray, hnsw_m: int = HNSW_M,
+               ef_construction: int = EF_CONSTRUCTION) -> Path:
     """Index file name keyed by the graph parameters and the gallery's size and content."""
     digest = hashlib.sha256(x[:: max(1, len(x) // 1000)].tobytes()).hexdigest()[:12]
-    return cache / f"hnsw{HNSW_M}_efc{EF_CONSTRUCTION}_{len(x)}_{digest}.faceidx"
+    return cache / f"hnsw{hnsw_m}_efc{ef_construction}_{len(x)}_{digest}.faceidx"
 
 
 def ground_truth(x: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
@@ -72,12 +73,14 @@ def pct(ms: np.ndarray) -> dict[str, float]:
             "p99_ms": round(float(np.percentile(ms, 99)), 3)}
 
 
-def cached_index(path: Path, x: np.ndarray, threads: int) -> tuple[FaissIndex, float, bool]:
+def cached_index(path: Path, x: np.ndarray, threads: int, hnsw_m: int = HNSW_M,
+                 ef_construction: int = EF_CONSTRUCTION) -> tuple[FaissIndex, float, bool]:
     """The HNSW index of x, from ``path`` when it matches, else built (timed) and saved."""
     ids = np.arange(len(x), dtype=np.int64)
     faiss.omp_set_num_threads(threads)
     t0 = time.perf_counter()
-    opened = open_index(path, ids, MODEL, lambda: [(ids, x)], kind="hnsw")
+    opened = open_index(path, ids, MODEL, lambda: [(ids, x)], kind="hnsw", hnsw_m=hnsw_m,
+                        ef_construction=ef_construction)
     return opened.index, time.perf_counter() - t0, opened.rebuilt
 
 
@@ -135,6 +138,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2, help="build threads")
     ap.add_argument("--ef", type=int, nargs="+", default=[64, 128, 256, 512, 768, 1024])
+    ap.add_argument("--hnsw-m", type=int, default=HNSW_M, help="HNSW graph degree")
+    ap.add_argument("--ef-construction", type=int, default=EF_CONSTRUCTION)
     ap.add_argument("--cache", type=Path, default=Path("/work/cache/bench_index"))
     ap.add_argument("--deepface-rows", type=int, default=20_000)
     ap.add_argument("--skip-ivf", action="store_true")
@@ -151,8 +156,9 @@ def main() -> None:
     print(f"data + ground truth {time.perf_counter() - t0:.1f}s", res["similarities"],
           flush=True)
 
-    path = cache_path(args.cache, x)
-    index, secs, rebuilt = cached_index(path, x, args.threads)
+    path = cache_path(args.cache, x, args.hnsw_m, args.ef_construction)
+    index, secs, rebuilt = cached_index(path, x, args.threads, args.hnsw_m,
+                                        args.ef_construction)
     res["hnsw_build_s" if rebuilt else "hnsw_load_s"] = round(secs, 1)
     res["hnsw_factory"] = index.factory
     res["hnsw_bytes_per_face"] = round(os.path.getsize(path) / args.n, 1)
