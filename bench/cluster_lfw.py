@@ -8,7 +8,8 @@ single image, i.e. distractors), against two baselines on the same embeddings:
 Also: the strictness sweep on the two halves of the identities (calibration half:
 CRC-32 of the name even; held-out half: odd) that set the default strictness, and the
 incremental check (cluster a random 80 %, add the other 20 %, compare with the truth
-and with one full run).
+and with one full run). ``--relief-grid`` instead runs the grid that chose
+``link_relief`` and ``min_quality`` on the calibration half.
 
 Input: the ``.npz`` written by ``bench/lfw_embed.py`` (keys ``identities``,
 ``embeddings``, ``quality``).
@@ -48,6 +49,27 @@ def ours(x: np.ndarray, q: np.ndarray, y: np.ndarray, strictness: float,
     t = time.perf_counter()
     result = cluster_faces(x, quality=q, params=ClusterParams.from_strictness(strictness))
     return _row(name, y, result.labels, time.perf_counter() - t, strictness=strictness)
+
+
+def relief_grid(x: np.ndarray, q: np.ndarray, y: np.ndarray, halves: np.ndarray
+                ) -> list[dict[str, Any]]:
+    """BCubed / pairwise F on both halves over link_sim x link_relief x min_quality (how
+    those defaults were chosen: best BCubed F on the calibration half)."""
+    rows = []
+    for mq in (0.10, 0.25):
+        for link in (0.46, 0.48, 0.50, 0.52, 0.54):
+            for relief in (0.0, 0.06, 0.08, 0.10, 0.12, 0.15):
+                params = ClusterParams(link_sim=link, link_relief=relief, min_quality=mq)
+                row: dict[str, Any] = {"min_quality": mq, "link_sim": link,
+                                       "link_relief": relief}
+                for half, mask in (("calibration", halves), ("held_out", ~halves)):
+                    labels = cluster_faces(x[mask], quality=q[mask], params=params).labels
+                    sc = score_clustering(y[mask], labels)
+                    row[half] = {"bcubed_f": round(sc.bcubed.f1, 4),
+                                 "pairwise_f": round(sc.pairwise.f1, 4)}
+                print(json.dumps(row), flush=True)
+                rows.append(row)
+    return rows
 
 
 def dbscan(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
@@ -96,6 +118,8 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("npz", type=Path, help="LFW embeddings (.npz from bench/lfw_embed.py)")
     ap.add_argument("--out", type=Path, help="write every figure here as JSON")
+    ap.add_argument("--relief-grid", action="store_true",
+                    help="only run the link_sim x link_relief x min_quality grid")
     args = ap.parse_args()
     data = np.load(args.npz)
     x = data["embeddings"].astype(np.float32)
@@ -105,6 +129,11 @@ def main() -> None:
     print(f"{len(x)} faces, {len(names)} identities, {(counts >= 2).sum()} with >= 2 images")
 
     halves = np.array([zlib.crc32(str(s).encode()) % 2 == 0 for s in y])
+    if args.relief_grid:
+        grid = relief_grid(x, q, y, halves)
+        if args.out:
+            args.out.write_text(json.dumps(grid, indent=1))
+        return
     sweep = {}
     for half, mask in (("calibration", halves), ("held_out", ~halves)):
         sweep[half] = [ours(x[mask], q[mask], y[mask], s) for s in STRICTNESS_GRID]
