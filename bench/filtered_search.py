@@ -3,13 +3,16 @@
 For each selectivity (fraction of the gallery a filter allows, drawn at random) it
 times one-thread single-query latency (p50/p99) and recall@10 against exact filtered
 search of: ``subset`` (gather allowed vectors, matrix product), ``prefilter`` (HNSW
-search with an IDSelectorBatch), ``postfilter`` (over-fetch, filter, widen) and
-``auto`` (what ``FaissIndex.search(..., allowed=)`` picks). The thresholds in
+search with an IDSelectorBatch; on a ``scann`` index, the exact store's scan with it),
+``postfilter`` (over-fetch, filter, widen) and ``auto`` (what
+``FaissIndex.search(..., allowed=)`` picks). The thresholds in
 ``faceatlas/search/filtering.py`` are set from these figures.
 
-    nice python bench/filtered_search.py --n 1000000 --cache /work/cache/bench_index
+    nice python bench/filtered_search.py --n 1000000 --cache /work/cache/bench_index \
+        [--kind scann]
 
-Reuses (or builds and saves) the HNSW index that bench/vector_search.py caches.
+With ``--kind hnsw`` (default) it reuses (or builds and saves) the HNSW index that
+bench/vector_search.py caches; ``--kind scann`` builds a ScaNN index (about 20 s at 1M).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from threadpoolctl import threadpool_limits
 from vector_search import cache_path, cached_index, dataset, latencies, pct  # noqa: E402
 
-from faceatlas.search import choose_strategy, recall_at_k  # noqa: E402
+from faceatlas.search import FaissIndex, choose_strategy, recall_at_k  # noqa: E402
 from faceatlas.search.faiss_index import EF_SEARCH  # noqa: E402
 
 
@@ -49,19 +52,26 @@ def run() -> None:
     ap.add_argument("--ef", type=int, default=EF_SEARCH, help="HNSW efSearch")
     ap.add_argument("--strategies", nargs="+", default=["subset", "prefilter", "postfilter",
                                                         "auto"])
+    ap.add_argument("--kind", choices=["hnsw", "scann"], default="hnsw")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
     x, _, q = dataset(args.n, args.queries, args.faces_per_id, args.seed)
-    path = cache_path(args.cache, x)
-    index, secs, rebuilt = cached_index(path, x, args.threads)
-    index.ef_search = args.ef  # a cached index keeps the efSearch it was saved with
-    print(f"index {'built' if rebuilt else 'loaded'} in {secs:.1f}s ({index.factory}, "
-          f"efSearch {index.ef_search})", flush=True)
     ids = np.arange(args.n, dtype=np.int64)
+    if args.kind == "scann":
+        index = FaissIndex(kind="scann")
+        index.add(ids, x)
+        index.search(q[:1], 10)  # builds the layer
+        print("scann index built", flush=True)
+    else:
+        index, secs, rebuilt = cached_index(cache_path(args.cache, x), x, args.threads)
+        index.ef_search = args.ef  # a cached index keeps the efSearch it was saved with
+        print(f"index {'built' if rebuilt else 'loaded'} in {secs:.1f}s ({index.factory}, "
+              f"efSearch {index.ef_search})", flush=True)
     rng = np.random.default_rng(1)
-    res: dict[str, object] = {"n": args.n, "queries": args.queries,
-                              "ef_search": index.ef_search}
+    res: dict[str, object] = {"n": args.n, "queries": args.queries, "kind": index.kind,
+                              "ef_search": index.ef_search,
+                              "scann_fraction": index.scann_fraction}
     rows = []
     for sel in args.selectivity:
         allowed = np.sort(rng.choice(ids, int(sel * args.n), replace=False))

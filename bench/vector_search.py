@@ -1,8 +1,9 @@
-"""Vector search at scale: FaissIndex (HNSW) vs exact numpy vs a deepface-style loop.
+"""Vector search at scale: FaissIndex (ScaNN, HNSW) vs exact numpy vs a deepface-style loop.
 
 On N synthetic identity-clustered unit embeddings (bench/synthetic.py) it measures:
-HNSW build time, bytes per face (saved file size / N), one-thread top-10 latency
-p50/p99 and recall@10 against exact search for several efSearch values; exact numpy
+ScaNN and HNSW build time, bytes per face (saved file size / N), one-thread top-10
+latency p50/p99 and recall@10 against exact search for several ScaNN partition shares
+and HNSW efSearch values; exact numpy
 search (matrix product + argpartition, one thread) at N; an IVF alternative; float16,
 SQ8 and PQ storage; exact flat latency at smaller sizes (the exact/HNSW threshold);
 and a deepface ``find()``-style pandas row loop, timed on a subset and scaled.
@@ -31,6 +32,7 @@ from synthetic import identity_clustered, similarity_stats  # noqa: E402
 
 from faceatlas.search import FaissIndex, exact_search, open_index, recall_at_k  # noqa: E402
 from faceatlas.search.faiss_index import EF_CONSTRUCTION, HNSW_M, PQ_BYTES  # noqa: E402
+from faceatlas.search.scann_layer import scann_available  # noqa: E402
 
 MODEL = "synthetic-128"
 
@@ -130,6 +132,38 @@ def deepface_style(x: np.ndarray, queries: np.ndarray, subset: int) -> float:
     return float(np.median(times) * 1e3)
 
 
+def scann_sweep(x: np.ndarray, q: np.ndarray, gt: np.ndarray,
+                args: argparse.Namespace) -> dict[str, object]:
+    """FaissIndex(kind="scann"): build (timed), saved size, and a partition-share sweep."""
+    ids = np.arange(len(x), dtype=np.int64)
+    index = FaissIndex(kind="scann", model=MODEL)
+    t0 = time.perf_counter()
+    index.add(ids, x)
+    index.search(q[:1], 10)  # the layer is built on first use (or on save)
+    build_s = time.perf_counter() - t0
+    path = args.cache / "scann_bench.faceidx"
+    t0 = time.perf_counter()
+    index.save(path)
+    save_s = time.perf_counter() - t0
+    out: dict[str, object] = {"build_s": round(build_s, 1), "save_s": round(save_s, 1),
+                              "bytes_per_face": round(os.path.getsize(path) / len(x), 1)}
+    t0 = time.perf_counter()
+    FaissIndex.load(path, model=MODEL)
+    out["load_s"] = round(time.perf_counter() - t0, 1)
+    path.unlink()
+    print("scann", out, flush=True)
+    rows = []
+    for fraction in args.scann_fractions:
+        index.scann_fraction = fraction
+        found = index.search(q, 10)[1]
+        ms = latencies(lambda one: index.search(one, 10), q)
+        rows.append({"fraction": fraction, "recall@10": round(recall_at_k(found, gt), 4),
+                     **pct(ms)})
+        print("scann", rows[-1], flush=True)
+    out["sweep"] = rows
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=1_000_000)
@@ -143,6 +177,10 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/work/cache/bench_index"))
     ap.add_argument("--deepface-rows", type=int, default=20_000)
     ap.add_argument("--skip-ivf", action="store_true")
+    ap.add_argument("--skip-variants", action="store_true",
+                    help="skip the float16/SQ8/PQ storage variants of the HNSW graph")
+    ap.add_argument("--scann-fractions", type=float, nargs="+",
+                    default=[0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
     ap.add_argument("--out", type=Path, default=None, help="write results JSON here")
     args = ap.parse_args()
     res: dict[str, object] = {"n": args.n, "queries": args.queries,
@@ -165,6 +203,8 @@ def main() -> None:
     print(f"hnsw {'built' if rebuilt else 'loaded'} in {secs:.1f}s, "
           f"{res['hnsw_bytes_per_face']} B/face", flush=True)
 
+    if scann_available():
+        res["scann"] = scann_sweep(x, q, gt, args)
     faiss.omp_set_num_threads(1)
     sweep = []
     for ef in args.ef:
@@ -192,7 +232,7 @@ def main() -> None:
 
     variants = []
     best_ef = next((s["ef_search"] for s in sweep if s["recall@10"] >= 0.99), args.ef[-1])
-    for comp in ("fp16", "sq8", "pq"):
+    for comp in () if args.skip_variants else ("fp16", "sq8", "pq"):
         faiss.omp_set_num_threads(1)  # k-means barriers stall on a busy machine
         t1 = time.perf_counter()
         v = shared_graph_variant(index, x, comp)

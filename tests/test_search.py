@@ -24,6 +24,7 @@ from faceatlas.search import (
     recall_at_k,
 )
 from faceatlas.search.persist import read_manifest
+from faceatlas.search.scann_layer import scann_available
 from faceatlas.types import Embedding
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -44,6 +45,19 @@ def data() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x, _ = identity_clustered(3_100, 300, seed=3)
     ids = np.arange(3_000, dtype=np.int64) * 7 + 11  # sparse, non-contiguous ids
     return x[:3_000], ids, x[3_000:]
+
+
+needs_scann = pytest.mark.skipif(not scann_available(), reason="ScaNN is not installed here")
+ANN_KINDS = ["hnsw", pytest.param("scann", marks=needs_scann)]
+#: A 3k-face ScaNN layer has ~55 partitions; visiting 60 % of them (the default, tuned on
+#: 50k-1M faces) gives recall@10 ~0.97 here, 80 % gives ~0.99.
+SMALL_LAYER_FRACTION = 0.8
+
+
+@pytest.fixture(autouse=True)
+def small_scann_layers(monkeypatch):
+    """Build ScaNN layers from 1,000 faces (4,096 in use) so 3k-face tests exercise them."""
+    monkeypatch.setattr(faiss_index, "SCANN_MIN", 1_000)
 
 
 @pytest.fixture(scope="module")
@@ -94,21 +108,24 @@ def test_hnsw_recall_on_20k(large) -> None:
     assert recall_at_k(found, truth) >= 0.95
 
 
-def test_auto_switches_to_hnsw_past_threshold(data) -> None:
+@pytest.mark.parametrize("compression, ann", [("none", "scann"), ("fp16", "hnsw")])
+def test_auto_switches_to_ann_past_threshold(data, compression, ann) -> None:
     x, ids, q = data
-    index = FaissIndex(exact_max=1_000)
+    if ann == "scann" and not scann_available():
+        ann = "hnsw"  # ScaNN is optional: without it HNSW takes its place
+    index = FaissIndex(exact_max=1_000, compression=compression)
     index.add(ids[:800], x[:800])
     assert index.kind == "exact"
     index.add(ids[800:], x[800:])
-    assert index.kind == "hnsw" and len(index) == len(ids)
+    assert index.kind == ann and len(index) == len(ids)
     _, found = index.search(q, 10)
     assert recall_at_k(found, exact_search(x, q, 10, ids)[1]) >= 0.95
 
 
-@pytest.mark.parametrize("kind", ["exact", "hnsw"])
+@pytest.mark.parametrize("kind", ["exact", *ANN_KINDS])
 def test_add_remove_search(data, kind) -> None:
     x, ids, q = data
-    index = FaissIndex(kind=kind)
+    index = FaissIndex(kind=kind, scann_fraction=SMALL_LAYER_FRACTION)
     index.add(ids[:2_000], x[:2_000])
     index.add(ids[2_000:], x[2_000:])
     with pytest.raises(VectorError):
@@ -129,6 +146,55 @@ def test_add_remove_search(data, kind) -> None:
     assert set(top[:, 0]) <= set(gone[:5]) | set(ids[-5:])
 
 
+@needs_scann
+def test_scann_layer_tracks_changes_and_round_trips(tmp_path, data) -> None:
+    x, ids, q = data
+    index = FaissIndex(kind="scann", model="m1", scann_fraction=SMALL_LAYER_FRACTION)
+    index.add(ids[:2_500], x[:2_500])
+    _, found = index.search(q, 10)
+    layer = index._layer
+    assert layer is not None and len(layer) == 2_500
+    assert recall_at_k(found, exact_search(x[:2_500], q, 10, ids[:2_500])[1]) >= 0.95
+    # faces added after the layer was built are searched exactly beside it
+    index.add(ids[2_500:2_600], x[2_500:2_600])
+    _, top = index.search(x[2_500:2_600], 1)
+    np.testing.assert_array_equal(top[:, 0], ids[2_500:2_600])
+    # removed faces never come back, even those the layer still holds
+    index.remove(ids[:50])
+    _, found = index.search(x[:50], 10)
+    assert not np.isin(found, ids[:50]).any() and index._layer is layer
+    path = tmp_path / "faces.idx"
+    index.save(path)
+    assert read_manifest(path)["ann_bytes"] > 0
+    raw = path.read_bytes()
+    assert x[0].tobytes() not in raw  # the layer saves zeros, not the removed vector
+    loaded = FaissIndex.load(path, model="m1")
+    assert loaded.kind == "scann" and loaded._layer is not None
+    for a, b in zip(index.search(q, 10), loaded.search(q, 10), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # past 10 % of changes the layer is rebuilt, without the removed faces
+    loaded.remove(ids[50:400])
+    loaded.search(q[:1], 10)
+    assert loaded._layer is not layer and len(loaded._layer) == 2_600 - 400
+    # an id of the layer added back with a new vector drops the stale layer
+    loaded.remove(ids[400:401])
+    loaded.add(ids[400:401], x[-1:])
+    assert loaded._layer is None
+    _, top = loaded.search(x[-1:], 1)
+    assert top[0, 0] == ids[400]
+
+
+def test_scann_missing_falls_back(monkeypatch, data) -> None:
+    x, ids, q = data
+    monkeypatch.setattr(faiss_index, "scann_available", lambda: False)
+    index = FaissIndex(exact_max=1_000)
+    index.add(ids, x)
+    assert index.kind == "hnsw"
+    pinned = FaissIndex(kind="scann")  # pinned without ScaNN: the exact store answers
+    pinned.add(ids, x)
+    np.testing.assert_array_equal(pinned.search(q, 5)[1], exact_search(x, q, 5, ids)[1])
+
+
 def test_hnsw_tombstones_then_rebuild(data) -> None:
     x, ids, q = data
     index = FaissIndex(kind="hnsw")
@@ -141,11 +207,11 @@ def test_hnsw_tombstones_then_rebuild(data) -> None:
     assert not np.isin(found, ids[:1_000]).any()
 
 
-@pytest.mark.parametrize("kind", ["exact", "hnsw"])
+@pytest.mark.parametrize("kind", ["exact", *ANN_KINDS])
 @pytest.mark.parametrize("selectivity", [0.002, 0.01, 0.1, 0.5])
 def test_filters_return_allowed_top_k(data, kind, selectivity) -> None:
     x, ids, q = data
-    index = FaissIndex(kind=kind)
+    index = FaissIndex(kind=kind, scann_fraction=SMALL_LAYER_FRACTION)
     index.add(ids, x)
     rng = np.random.default_rng(int(selectivity * 1000))
     allowed = rng.choice(ids, max(1, int(selectivity * len(ids))), replace=False)

@@ -42,6 +42,9 @@ class OrtRunner:
         if threads:
             opts.intra_op_num_threads = threads
             opts.inter_op_num_threads = 1
+        # onnxruntime's pool threads busy-wait after each run by default, taking the
+        # cores from the next stage (OpenCV DNN, another worker process)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         available = ort.get_available_providers()
         providers = [p for p in ("CUDAExecutionProvider",) if p in available]
         providers.append("CPUExecutionProvider")

@@ -1,17 +1,22 @@
 """A faiss-backed :class:`~faceatlas.search.base.VectorIndex` for unit face embeddings.
 
-Small galleries are searched exactly (``IndexFlatIP`` inside ``IndexIDMap2``); once a
-gallery grows past ``EXACT_MAX`` faces it is rebuilt as an HNSW graph, optionally with
-compressed storage (float16, 8-bit scalar quantiser or product quantiser), all built
-through ``faiss.index_factory``. HNSW cannot delete nodes, so removed ids become
-tombstones that are excluded at query time (an ``IDSelectorNot``) and the graph is
-rebuilt without them once they exceed ``TOMBSTONE_REBUILD_FRACTION`` of it.
+Small galleries are searched exactly (``IndexFlatIP`` inside ``IndexIDMap2``). Once a
+gallery grows past ``EXACT_MAX`` faces, ``kind="auto"`` moves to an approximate kind:
 
-Why HNSW rather than IVF, and the thresholds: see ``bench/vector_search.py`` and the
-"Vector search" section of ``docs/benchmarks.md``. On identity-clustered embeddings
-the true top-10 of a query mixes its identity's faces with near-random impostors,
-which IVF only finds by probing most lists; HNSW reached far higher recall per
-millisecond.
+* ``scann`` (the default where the ``scann`` package is installed): the exact store
+  stays the source of the vectors and a ScaNN layer answers queries
+  (:mod:`faceatlas.search.scann_layer`);
+* ``hnsw``: the gallery is rebuilt as a faiss HNSW graph, optionally with compressed
+  storage (float16, 8-bit scalar quantiser or product quantiser), built through
+  ``faiss.index_factory``. HNSW cannot delete nodes, so removed ids become tombstones
+  that are excluded at query time (an ``IDSelectorNot``) and the graph is rebuilt
+  without them once they exceed ``TOMBSTONE_REBUILD_FRACTION`` of it.
+
+Why these, and the thresholds: see ``bench/vector_search.py`` and the "Vector search"
+section of ``docs/benchmarks.md``. On identity-clustered embeddings the true top-10 of a
+query mixes its identity's faces with near-random impostors, which IVF only finds by
+probing most lists; at 1M faces ScaNN reached recall@10 0.99 three times faster than
+HNSW, and HNSW far faster than IVF.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from ..types import Embedding, check_same_model
 from .base import IndexFileError, VectorError
 from .filtering import choose_strategy, overfetch
 from .persist import ids_checksum, read_index_file, write_index_file
+from .scann_layer import REBUILD_FRACTION, SCANN_MIN, SEARCH_FRACTION, ScannLayer, scann_available
 
-Kind = Literal["auto", "exact", "hnsw"]
+Kind = Literal["auto", "exact", "hnsw", "scann"]
+Resolved = Literal["exact", "hnsw", "scann"]
 Compression = Literal["none", "fp16", "sq8", "pq"]
 
 #: Galleries up to this many faces are searched exactly; above it ``auto`` switches to
@@ -42,6 +49,9 @@ EF_CONSTRUCTION = 200
 #: Default HNSW search beam: the smallest of bench/vector_search.py's sweep that reaches
 #: recall@10 >= 0.99 at 1M faces (0.962 at 256, 0.981 at 512, 0.993 at 1024).
 EF_SEARCH = 1024
+#: A ``scann`` index answers fetches of more than 1/``FULL_SCAN_SHARE`` of its faces
+#: from its exact store.
+FULL_SCAN_SHARE = 8
 #: Rebuild an HNSW graph once tombstones exceed this fraction of its nodes.
 TOMBSTONE_REBUILD_FRACTION = 0.2
 #: Product-quantiser sub-vectors (bytes per face) for ``compression="pq"``.
@@ -55,13 +65,14 @@ _NORM_TOLERANCE = 1e-2
 faiss: Any = _faiss
 
 
-def factory_string(kind: Literal["exact", "hnsw"], compression: Compression = "none",
+def factory_string(kind: Resolved, compression: Compression = "none",
                    hnsw_m: int = HNSW_M) -> str:
-    """The ``faiss.index_factory`` string of an index kind and compression."""
-    if kind == "exact":
+    """The ``faiss.index_factory`` string of an index kind and compression (a ``scann``
+    index keeps its vectors in an exact store)."""
+    if kind in ("exact", "scann"):
         if compression != "none":
-            raise VectorError("exact indexes keep float32 vectors: use kind='hnsw' or "
-                              "'auto' to compress")
+            raise VectorError(f"{kind} indexes keep float32 vectors: use kind='hnsw' to "
+                              "compress")
         return "IDMap2,Flat"
     storage = {"none": "", "fp16": "_SQfp16", "sq8": "_SQ8", "pq": f"_PQ{PQ_BYTES}"}
     if compression not in storage:
@@ -112,23 +123,28 @@ def _in_sorted(values: np.ndarray, sorted_ref: np.ndarray) -> np.ndarray:
 class FaissIndex:
     """Top-k cosine search over unit embeddings under int64 ids (see module docs).
 
-    ``kind="auto"`` searches exactly up to ``exact_max`` faces and switches to HNSW
-    above; ``"exact"`` and ``"hnsw"`` pin one kind. ``compression`` applies to the HNSW
-    storage. ``model`` is the embedding model id the vectors come from; it is saved
+    ``kind="auto"`` searches exactly up to ``exact_max`` faces and switches to ScaNN
+    above (HNSW where ScaNN is not installed, or with ``compression``); ``"exact"``,
+    ``"hnsw"`` and ``"scann"`` pin one kind. ``compression`` applies to the HNSW
+    storage; ``scann_fraction`` is the share of ScaNN partitions a query visits.
+    ``model`` is the embedding model id the vectors come from; it is saved
     with the index and checked by :meth:`add_embeddings` and :meth:`load`.
     """
 
     def __init__(self, dim: int = 128, model: str | None = None, kind: Kind = "auto",
                  compression: Compression = "none", *, exact_max: int = EXACT_MAX,
                  ef_search: int = EF_SEARCH, hnsw_m: int = HNSW_M,
-                 ef_construction: int = EF_CONSTRUCTION) -> None:
-        if kind not in ("auto", "exact", "hnsw"):
-            raise VectorError(f"unknown index kind '{kind}': use auto, exact or hnsw")
+                 ef_construction: int = EF_CONSTRUCTION,
+                 scann_fraction: float = SEARCH_FRACTION) -> None:
+        if kind not in ("auto", "exact", "hnsw", "scann"):
+            raise VectorError(f"unknown index kind '{kind}': use auto, exact, hnsw or scann")
         if dim < 1:
             raise VectorError("dim must be positive")
+        if not 0.0 < scann_fraction <= 1.0:
+            raise VectorError("scann_fraction must be in (0, 1]")
         factory_string("hnsw", compression, hnsw_m)  # validates the compression name
-        if kind == "exact":
-            factory_string("exact", compression)
+        if kind in ("exact", "scann"):
+            factory_string(kind, compression)
         self.dim = int(dim)
         self.model = model
         self.requested_kind: Kind = kind
@@ -137,8 +153,11 @@ class FaissIndex:
         self.ef_search = int(ef_search)
         self.hnsw_m = int(hnsw_m)
         self.ef_construction = int(ef_construction)
-        self._kind: Literal["exact", "hnsw"] = "hnsw" if kind == "hnsw" else "exact"
+        self.scann_fraction = float(scann_fraction)
+        self._kind: Resolved = "exact" if kind == "auto" else kind
         self._index: Any = self._new_index(self._kind)
+        self._layer: ScannLayer | None = None
+        self._layer_diff: tuple[object, object, np.ndarray, np.ndarray] | None = None
         self._live = np.empty(0, dtype=np.int64)  # sorted live ids
         self._tomb = np.empty(0, dtype=np.int64)  # sorted tombstoned ids (HNSW only)
         self._tomb_sel: tuple[Any, Any] | None = None
@@ -146,7 +165,7 @@ class FaissIndex:
 
     # ------------------------------------------------------------------ state
     @property
-    def kind(self) -> Literal["exact", "hnsw"]:
+    def kind(self) -> Resolved:
         """The kind in use now (``auto`` resolves to one of these by size)."""
         return self._kind
 
@@ -201,10 +220,10 @@ class FaissIndex:
                 "dim": self.dim, "count": len(self), "ids_sha256": ids_checksum(self._live),
                 "model": self.model, "exact_max": self.exact_max,
                 "ef_search": self.ef_search, "hnsw_m": self.hnsw_m,
-                "ef_construction": self.ef_construction}
+                "ef_construction": self.ef_construction, "scann_fraction": self.scann_fraction}
 
     # --------------------------------------------------------------- building
-    def _new_index(self, kind: Literal["exact", "hnsw"]) -> Any:
+    def _new_index(self, kind: Resolved) -> Any:
         comp: Compression = self.compression if kind == "hnsw" else "none"
         index = faiss.index_factory(self.dim, factory_string(kind, comp, self.hnsw_m),
                                     faiss.METRIC_INNER_PRODUCT)
@@ -232,11 +251,13 @@ class FaissIndex:
 
     def _rebuild(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Replace the index by a fresh one of the kind suited to ``len(ids)``."""
-        kind: Literal["exact", "hnsw"]
+        kind: Resolved
         if self.requested_kind == "auto":
-            # hysteresis: an HNSW gallery only goes back to exact below half the threshold
-            limit = self.exact_max // 2 if self._kind == "hnsw" else self.exact_max
-            kind = "hnsw" if len(ids) > limit else "exact"
+            # hysteresis: an ANN gallery only goes back to exact below half the threshold
+            limit = self.exact_max // 2 if self._kind != "exact" else self.exact_max
+            ann: Resolved = ("scann" if self.compression == "none" and scann_available()
+                             else "hnsw")
+            kind = ann if len(ids) > limit else "exact"
         else:
             kind = self.requested_kind
         index = self._new_index(kind)
@@ -247,6 +268,7 @@ class FaissIndex:
         self._live = np.sort(ids)
         self._tomb = np.empty(0, dtype=np.int64)
         self._tomb_sel = None
+        self._layer = None
 
     def _stored(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of every live entry, decoded from the index storage."""
@@ -289,6 +311,8 @@ class FaissIndex:
                           np.concatenate([old_vectors, vectors]))
             return
         self._index.add_with_ids(vectors, ids)
+        if self._layer is not None and _in_sorted(ids, self._layer.sorted_ids).any():
+            self._layer = None  # an id of the snapshot came back with a new vector
         order = np.sort(ids)
         self._live = np.insert(self._live, np.searchsorted(self._live, order), order)
 
@@ -310,7 +334,7 @@ class FaissIndex:
         if ids.size == 0:
             return
         self._live = self._live[~_in_sorted(self._live, ids)]
-        if self._kind == "exact":
+        if self._kind != "hnsw":  # exact store (a ScaNN layer filters removed ids)
             self._index.remove_ids(faiss.IDSelectorBatch(ids))
             return
         self._tomb = np.union1d(self._tomb, ids)
@@ -354,9 +378,55 @@ class FaissIndex:
             return self._filtered(queries, k, as_ids(allowed))
         if len(self) == 0 or nq == 0:
             return _empty(nq, k)
-        sims, labels = self._raw_search(queries, min(k, int(self._index.ntotal)),
-                                        self._tomb_selector())
+        sims, labels = self._unfiltered(queries, min(k, int(self._index.ntotal)))
         return _pad(sims, labels, k)
+
+    def _unfiltered(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k of every live id (``k`` <= stored count): the ScaNN layer merged with
+        the faces added since it was built, or the faiss index."""
+        layer = self._current_layer()
+        if layer is None or k * FULL_SCAN_SHARE >= len(self):
+            # a fetch this wide (post-filtering a small allowed set) costs a full scan
+            # anyway: the exact store gives it without the partitions' misses
+            return self._raw_search(queries, k, self._tomb_selector())
+        stale, fresh = self._diff(layer)
+        want = min(k, len(layer) - stale.size)
+        fetch = min(len(layer), k + min(stale.size, 3 * k))
+        while True:
+            sims, labels = layer.search(queries, fetch, self.scann_fraction)
+            ok = ~_in_sorted(labels, stale)
+            if fetch >= len(layer) or bool((ok.sum(axis=1) >= want).all()):
+                break
+            fetch = min(2 * fetch, len(layer))
+        sims, labels = np.where(ok, sims, -np.inf), np.where(ok, labels, -1)
+        if fresh.size:
+            f_sims, f_ids = exact_search(self.vectors(fresh), queries, k, fresh)
+            sims, labels = np.hstack([sims, f_sims]), np.hstack([labels, f_ids])
+        order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        return np.take_along_axis(sims, order, 1), np.take_along_axis(labels, order, 1)
+
+    def _current_layer(self) -> ScannLayer | None:
+        """The ScaNN layer of a ``scann`` index, (re)built when missing or too far
+        behind; None for other kinds, small galleries, or without ScaNN installed."""
+        if self._kind != "scann" or len(self) < SCANN_MIN or not scann_available():
+            return None
+        layer = self._layer
+        if layer is not None:
+            stale, fresh = self._diff(layer)
+            if stale.size + fresh.size <= REBUILD_FRACTION * len(layer):
+                return layer
+        self._layer = ScannLayer.build(*self._stored())
+        return self._layer
+
+    def _diff(self, layer: ScannLayer) -> tuple[np.ndarray, np.ndarray]:
+        """(ids of the layer removed since, live ids added since), cached per state."""
+        cached = self._layer_diff
+        if cached is None or cached[0] is not layer or cached[1] is not self._live:
+            live = self._live
+            stale = layer.sorted_ids[~_in_sorted(layer.sorted_ids, live)]
+            fresh = live[~_in_sorted(live, layer.sorted_ids)]
+            cached = self._layer_diff = (layer, live, stale, fresh)
+        return cached[2], cached[3]
 
     def _filtered(self, queries: np.ndarray, k: int, allowed: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -393,7 +463,7 @@ class FaissIndex:
         out_sims, out_ids = _empty(len(queries), k)
         todo = np.arange(len(queries))
         while todo.size:
-            sims, labels = self._raw_search(queries[todo], fetch, self._tomb_selector())
+            sims, labels = self._unfiltered(queries[todo], fetch)
             ok = _in_sorted(labels, allowed)
             found = ok.sum(axis=1)
             done = (found >= want) | (fetch >= n_total)
@@ -407,9 +477,23 @@ class FaissIndex:
 
     # ------------------------------------------------------------ persistence
     def save(self, path: Path) -> None:
-        """Write the index atomically to ``path`` (temp file + rename)."""
-        write_index_file(Path(path), self.manifest(), self._tomb,
-                         faiss.serialize_index(self._index))
+        """Write the index atomically to ``path`` (temp file + rename); a ``scann``
+        index brings its layer up to date first and saves it in the same file."""
+        payload = faiss.serialize_index(self._index)
+        layer = self._current_layer()
+        blob = layer.to_bytes() if layer is not None else b""
+        if blob:
+            payload = np.concatenate([payload, np.frombuffer(blob, np.uint8)])
+        write_index_file(Path(path), dict(self.manifest(), ann_bytes=len(blob)), self._tomb,
+                         payload)
+
+    def _vectors_or_zeros(self, ids: np.ndarray) -> np.ndarray:
+        """Vectors of ``ids``, zero rows for ids no longer live."""
+        out = np.zeros((len(ids), self.dim), np.float32)
+        live = self._is_live(ids)
+        if live.any():
+            out[live] = self.vectors(ids[live])
+        return out
 
     @classmethod
     def load(cls, path: Path, model: str | None = None) -> FaissIndex:
@@ -417,6 +501,9 @@ class FaissIndex:
         Raises :class:`~faceatlas.search.base.IndexFileError` on a bad file."""
         path = Path(path)
         manifest, tomb, payload = read_index_file(path)
+        ann_bytes = int(manifest.get("ann_bytes", 0))
+        blob = payload[payload.size - ann_bytes:].tobytes() if ann_bytes else b""
+        payload = payload[:payload.size - ann_bytes]
         if model is not None and manifest.get("model") != model:
             raise IndexFileError(
                 f"index '{path}' holds embeddings of model '{manifest.get('model')}', "
@@ -427,7 +514,8 @@ class FaissIndex:
                       kind=manifest["requested_kind"], compression=manifest["compression"],
                       exact_max=int(manifest["exact_max"]),
                       ef_search=int(manifest["ef_search"]), hnsw_m=int(manifest["hnsw_m"]),
-                      ef_construction=int(manifest["ef_construction"]))
+                      ef_construction=int(manifest["ef_construction"]),
+                      scann_fraction=float(manifest.get("scann_fraction", SEARCH_FRACTION)))
             out._index, out._kind = index, manifest["kind"]
             all_ids = faiss.vector_to_array(index.id_map).astype(np.int64)
         except (KeyError, ValueError, TypeError, RuntimeError, AttributeError) as exc:
@@ -438,6 +526,8 @@ class FaissIndex:
         if (index.d != out.dim or out._live.size != int(manifest["count"])
                 or ids_checksum(out._live) != manifest["ids_sha256"]):
             raise IndexFileError(f"index file '{path}' disagrees with its manifest: rebuild it")
+        if blob and out._kind == "scann" and scann_available():
+            out._layer = ScannLayer.from_bytes(blob, out._vectors_or_zeros)
         return out
 
 
