@@ -177,6 +177,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path("/work/cache/bench_index"))
     ap.add_argument("--deepface-rows", type=int, default=20_000)
     ap.add_argument("--skip-ivf", action="store_true")
+    ap.add_argument("--skip-hnsw", action="store_true",
+                    help="ScaNN, exact and deepface-style only (no HNSW graph, variants, IVF)")
     ap.add_argument("--skip-variants", action="store_true",
                     help="skip the float16/SQ8/PQ storage variants of the HNSW graph")
     ap.add_argument("--scann-fractions", type=float, nargs="+",
@@ -194,20 +196,23 @@ def main() -> None:
     print(f"data + ground truth {time.perf_counter() - t0:.1f}s", res["similarities"],
           flush=True)
 
-    path = cache_path(args.cache, x, args.hnsw_m, args.ef_construction)
-    index, secs, rebuilt = cached_index(path, x, args.threads, args.hnsw_m,
-                                        args.ef_construction)
-    res["hnsw_build_s" if rebuilt else "hnsw_load_s"] = round(secs, 1)
-    res["hnsw_factory"] = index.factory
-    res["hnsw_bytes_per_face"] = round(os.path.getsize(path) / args.n, 1)
-    print(f"hnsw {'built' if rebuilt else 'loaded'} in {secs:.1f}s, "
-          f"{res['hnsw_bytes_per_face']} B/face", flush=True)
+    if args.skip_hnsw:
+        args.skip_variants = args.skip_ivf = True
+    else:
+        path = cache_path(args.cache, x, args.hnsw_m, args.ef_construction)
+        index, secs, rebuilt = cached_index(path, x, args.threads, args.hnsw_m,
+                                            args.ef_construction)
+        res["hnsw_build_s" if rebuilt else "hnsw_load_s"] = round(secs, 1)
+        res["hnsw_factory"] = index.factory
+        res["hnsw_bytes_per_face"] = round(os.path.getsize(path) / args.n, 1)
+        print(f"hnsw {'built' if rebuilt else 'loaded'} in {secs:.1f}s, "
+              f"{res['hnsw_bytes_per_face']} B/face", flush=True)
 
     if scann_available():
         res["scann"] = scann_sweep(x, q, gt, args)
     faiss.omp_set_num_threads(1)
     sweep = []
-    for ef in args.ef:
+    for ef in [] if args.skip_hnsw else args.ef:
         index.ef_search = ef
         found = index.search(q, 10)[1]
         ms = latencies(lambda one: index.search(one, 10), q)
