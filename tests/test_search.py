@@ -19,7 +19,6 @@ from faceatlas.search import (
     choose_strategy,
     exact_search,
     faiss_index,
-    knn_graph,
     open_index,
     recall_at_k,
 )
@@ -383,21 +382,6 @@ def test_loader_must_match_catalog(tmp_path, data) -> None:
     x, ids, _ = data
     with pytest.raises(VectorError, match="catalog"):
         open_index(tmp_path / "f.idx", ids, "sface", _loader(ids[:-1], x[:-1], []))
-
-
-def test_knn_graph_excludes_self(data) -> None:
-    x, ids, _ = data
-    sims, nbrs = knn_graph(x, 5, ids)
-    assert nbrs.shape == (len(ids), 5)
-    assert not (nbrs == ids[:, None]).any()
-    full = x @ x.T
-    np.fill_diagonal(full, -np.inf)
-    truth = ids[np.argsort(-full, axis=1)[:, :5]]
-    assert recall_at_k(nbrs, truth) == 1.0
-    np.testing.assert_allclose(sims[:, 0], full.max(axis=1), atol=1e-5)
-    done: list[int] = []
-    knn_graph(x[:100], 3, batch_size=40, progress=done.append)
-    assert done == [40, 80, 100]
 
 
 def test_manifest_is_json_readable(tmp_path, data) -> None:

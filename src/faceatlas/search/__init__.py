@@ -1,5 +1,6 @@
-"""Vector search: the :class:`VectorIndex` interface, its faiss implementation,
-filtered search, catalog consistency and kNN graphs for clustering."""
+"""Vector search: the :class:`VectorIndex` interface, its faiss (+ ScaNN) implementation,
+filtered search and catalog consistency (clustering builds its own kNN graph:
+:mod:`faceatlas.cluster.graph`)."""
 
 from .base import IndexFileError, VectorError, VectorIndex
 from .consistency import OpenedIndex, VectorLoader, build_index, check_index_file, open_index
@@ -11,10 +12,9 @@ from .faiss_index import (
     recall_at_k,
 )
 from .filtering import choose_strategy
-from .knn import knn_graph
 
 __all__ = [
     "EXACT_MAX", "FaissIndex", "IndexFileError", "OpenedIndex", "VectorError", "VectorIndex",
     "VectorLoader", "build_index", "check_index_file", "choose_strategy", "exact_search",
-    "factory_string", "knn_graph", "open_index", "recall_at_k",
+    "factory_string", "open_index", "recall_at_k",
 ]
