@@ -1,10 +1,12 @@
-"""Shared fixtures: the sample portraits and one engine per test session."""
+"""Shared fixtures: the sample portraits, one engine per test session, and a small
+enrolled library that privacy and portability tests work on copies of."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from privacy_helpers import build_library, copy_library
 
 from faceatlas import FaceEngine
 
@@ -20,3 +22,17 @@ def portraits() -> Path:
 @pytest.fixture(scope="session")
 def engine() -> FaceEngine:
     return FaceEngine()
+
+
+@pytest.fixture(scope="session")
+def base(tmp_path_factory: pytest.TempPathFactory, portraits: Path,
+         engine: FaceEngine) -> tuple[Path, Path]:
+    """(photos folder, library folder) of :func:`privacy_helpers.build_library`, built once;
+    tests change only copies of it (``lib``)."""
+    return build_library(tmp_path_factory.mktemp("sample"), portraits, engine)
+
+
+@pytest.fixture
+def lib(base: tuple[Path, Path], tmp_path: Path) -> Path:
+    """A fresh copy of the sample library for one test."""
+    return copy_library(base[1], tmp_path / "lib")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from privacy_helpers import build_library, copy_library, face_data, needles, traces
+from privacy_helpers import face_data, needles, traces
 from typer.testing import CliRunner
 
 from faceatlas import FaceEngine
@@ -21,17 +21,6 @@ from faceatlas.privacy.forget import plan_forget_person
 from faceatlas.store import SQLiteStore
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory, portraits: Path,
-         engine: FaceEngine) -> tuple[Path, Path]:
-    return build_library(tmp_path_factory.mktemp("forget"), portraits, engine)
-
-
-@pytest.fixture
-def lib(base: tuple[Path, Path], tmp_path: Path) -> Path:
-    return copy_library(base[1], tmp_path / "lib")
 
 
 def _a_faces(photos: Path, lib: Path) -> dict[int, tuple[bytes, bytes]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from privacy_helpers import build_library, compose, copy_library, face_data, needles, traces
+from privacy_helpers import compose, face_data, needles, traces
 from typer.testing import CliRunner
 
 from faceatlas import FaceEngine
@@ -22,17 +22,6 @@ from faceatlas.privacy.erasure import execute
 from faceatlas.privacy.optout import plan_optout
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory, portraits: Path,
-         engine: FaceEngine) -> tuple[Path, Path]:
-    return build_library(tmp_path_factory.mktemp("optout"), portraits, engine)
-
-
-@pytest.fixture
-def lib(base: tuple[Path, Path], tmp_path: Path) -> Path:
-    return copy_library(base[1], tmp_path / "lib")
 
 
 def _new_photo_of_a(portraits: Path, folder: Path) -> Path:

@@ -10,7 +10,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from privacy_helpers import build_library, copy_library
+from privacy_helpers import copy_library
 from typer.testing import CliRunner
 
 from faceatlas import FaceEngine
@@ -25,17 +25,6 @@ from faceatlas.verification import resolve_threshold
 
 runner = CliRunner()
 QUERIES = ("person_a_2.jpg", "person_b_2.jpg", "impostor_2.jpg", "person_a_1.jpg")
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory, portraits: Path,
-         engine: FaceEngine) -> tuple[Path, Path]:
-    return build_library(tmp_path_factory.mktemp("portable"), portraits, engine)
-
-
-@pytest.fixture
-def lib(base: tuple[Path, Path], tmp_path: Path) -> Path:
-    return copy_library(base[1], tmp_path / "lib")
 
 
 def _answers(lib: Path, engine: FaceEngine, portraits: Path,
