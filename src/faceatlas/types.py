@@ -45,6 +45,17 @@ class Embedding:
         return float(np.dot(self.vector, other.vector))
 
 
+def make_model_id(name: str, digest: str) -> str:
+    """The id stored with every embedding: the recognizer's name, ``@``, and the first 12
+    hex digits of a digest of what fixes its output (the model file's SHA-256)."""
+    return f"{name}@{digest[:12]}"
+
+
+def model_name(model_id: str) -> str:
+    """The recognizer name of an embedding model id (``name@digest``)."""
+    return model_id.split("@", 1)[0]
+
+
 def check_same_model(a: str, b: str) -> None:
     """Raise :class:`ModelMismatchError` unless both model ids are equal."""
     if a != b:

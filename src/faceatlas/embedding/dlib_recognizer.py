@@ -23,7 +23,7 @@ from ..alignment import ARCFACE_TEMPLATE, estimate_similarity
 from ..errors import ModelError
 from ..models import ModelRegistry, ModelSpec
 from ..models.catalog import DLIB
-from ..types import Embedding
+from ..types import Embedding, make_model_id
 
 #: The five ArcFace-template points in dlib's 150x150 chip (x, y).
 DLIB_CHIP_TEMPLATE = np.array(
@@ -66,7 +66,7 @@ class DlibRecognizer:
     @property
     def model_id(self) -> str:
         """Name plus file checksum prefix, as for every recognizer."""
-        return f"{self.spec.name}@{self.spec.file.sha256[:12]}"
+        return make_model_id(self.spec.name, self.spec.file.sha256)
 
     def chips(self, crops: Sequence[np.ndarray]) -> list[np.ndarray]:
         """dlib 150x150 RGB chips for aligned BGR crops."""

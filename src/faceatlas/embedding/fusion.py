@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..models import ModelSpec
-from ..types import Embedding
+from ..types import Embedding, make_model_id
 from .base import Recognizer
 
 
@@ -41,7 +41,7 @@ class FusionRecognizer:
     def model_id(self) -> str:
         """Name plus a digest of the parts' ids and the weight: changes when any does."""
         key = "|".join([p.model_id for p in self.parts] + [f"{self.weight:.6f}"])
-        return f"{self.spec.name}@{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+        return make_model_id(self.spec.name, hashlib.sha256(key.encode()).hexdigest())
 
     def embed_vectors(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """(n, d1 + d2) unit vectors for n aligned BGR crops."""

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ..models import ModelRegistry, ModelSpec, Runner, choose_backend, load_runner
-from ..types import Embedding
+from ..types import Embedding, make_model_id
 
 
 class OnnxRecognizer:
@@ -41,7 +41,7 @@ class OnnxRecognizer:
     @property
     def model_id(self) -> str:
         """Identifier stored with every embedding: name plus file checksum prefix."""
-        return f"{self.spec.name}@{self.spec.file.sha256[:12]}"
+        return make_model_id(self.spec.name, self.spec.file.sha256)
 
     def _blob(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         arr = np.stack([c if c.shape[:2] == self.crop_size[::-1]

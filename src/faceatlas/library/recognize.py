@@ -25,7 +25,7 @@ from ..engine import FaceEngine
 from ..errors import FaceAtlasError, ModelMismatchError, NoFaceError
 from ..image import ImageInput, load_image
 from ..store import FaceFilter, FaceRecord, Person
-from ..types import Face
+from ..types import Face, model_name
 from ..verification import Threshold, resolve_threshold
 from .analysis import EngineSettings
 from .core import Library
@@ -128,11 +128,11 @@ def require_model(library: Library, model: str) -> None:
     (embeddings of different models are never mixed)."""
     models = library.store.embedding_models()
     if models and model not in models:
-        names = ", ".join(sorted({m.split("@", 1)[0] for m in models}))
+        names = ", ".join(sorted({model_name(m) for m in models}))
         raise ModelMismatchError(
             f"this library's faces are embedded with {', '.join(models)}, not {model}: run "
             f"with --recognizer {names}, or migrate the library with `faceatlas reembed "
-            f"--model {model.split('@', 1)[0]}`")
+            f"--model {model_name(model)}`")
 
 
 # -- identification --------------------------------------------------------------------

@@ -16,17 +16,13 @@ import numpy as np
 
 from ..errors import FaceAtlasError
 from ..store import CatalogStore, NewFace, OptOutTemplate
+from ..types import model_name
 from ..verification import resolve_threshold
 
 #: False-match rate of the threshold at which a face counts as an opted-out person's:
 #: the same as ``identify``'s default, so any face ``identify`` would name as them is
 #: refused.
 OPTOUT_FAR = 1e-3
-
-
-def model_name(model_id: str) -> str:
-    """The registered recognizer name of an embedding model id (``name@sha``)."""
-    return model_id.split("@", 1)[0]
 
 
 def optout_threshold(model_id: str) -> float:

@@ -516,12 +516,13 @@ class SQLiteStore:
                               "vector, faces, created_at) VALUES (?,?,?,?,?,?)",
                               (pid, model, vec.size, vec.tobytes(), int(n), _now()))
                 c.execute("UPDATE people SET do_not_recognise = 1 WHERE id = ?", (pid,))
-            kept: dict[int, int] = {}
+            removed_per_image: dict[int, int] = {}
             for cur in self._chunks(c, "SELECT image_id, COUNT(*) FROM faces WHERE id IN "
                                        "({marks}) GROUP BY image_id", faces):
                 for image_id, n in cur:
-                    kept[int(image_id)] = kept.get(int(image_id), 0) + int(n)
-            for image_id, n in kept.items():
+                    gone = removed_per_image.get(int(image_id), 0) + int(n)
+                    removed_per_image[int(image_id)] = gone
+            for image_id, n in removed_per_image.items():
                 c.execute("UPDATE images SET face_count = face_count - ? WHERE id = ?",
                           (n, image_id))
             for table, column in (("embeddings", "face_id"), ("faces", "id")):
