@@ -37,6 +37,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import FaceAtlasError
+from ..files import sha256_file
 from ..store import CATALOG_FILE
 from ..store.schema import SCHEMA_VERSION
 from .core import Library
@@ -53,14 +54,6 @@ class ArchiveError(FaceAtlasError):
     """An export archive is missing, corrupt, incomplete or of another format."""
 
     exit_code = 9
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _catalog_facts(path: Path) -> dict[str, Any]:
@@ -101,7 +94,7 @@ def export_library(library: Library, out: str | os.PathLike[str]) -> dict[str, A
                     "faceatlas": __version__,
                     "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                     **_catalog_facts(snap),
-                    "members": {name: {"size": p.stat().st_size, "sha256": _sha256(p)}
+                    "members": {name: {"size": p.stat().st_size, "sha256": sha256_file(p)}
                                 for name, p in files.items()}}
         part = Path(tmp) / "archive.tar"
         try:

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ModelError
-
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+from ..files import CHUNK, atomic_write
 
 
 def download(url: str, dest: Path, sha256: str, timeout: float = 30.0,
@@ -33,17 +21,14 @@ def download(url: str, dest: Path, sha256: str, timeout: float = 30.0,
     half-written model behind. Offline or failed fetches raise :class:`ModelError`
     naming the file, the URL and where to put the file by hand.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_write(dest, suffix=".part") as out:
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp, os.fdopen(fd, "wb") as out:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
                 total = resp.headers.get("Content-Length")
                 size = int(total) if total and total.isdigit() else None
                 done = 0
-                while chunk := resp.read(_CHUNK):
+                while chunk := resp.read(CHUNK):
                     digest.update(chunk)
                     out.write(chunk)
                     done += len(chunk)
@@ -56,13 +41,9 @@ def download(url: str, dest: Path, sha256: str, timeout: float = 30.0,
                 f"offline: fetch the file elsewhere and place it at {dest}"
             ) from None
         got = digest.hexdigest()
-        if got != sha256:
+        if got != sha256:  # raising here deletes the temporary file
             raise ModelError(
                 f"checksum mismatch for {dest.name} downloaded from {url}: expected "
                 f"sha256 {sha256}, got {got}; the file was discarded"
             )
-        os.replace(tmp, dest)
-        return dest
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    return dest

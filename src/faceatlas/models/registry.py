@@ -11,9 +11,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,8 +20,9 @@ import onnx
 
 from .. import config
 from ..errors import ModelError
+from ..files import CHUNK, atomic_write, sha256_file
 from .catalog import BUILTIN, FAMILIES, FAMILY_INPUTS
-from .download import download, sha256_file
+from .download import download
 from .onnx_prepare import prepare
 from .runtime import load_runner
 from .spec import InputSpec, ModelFile, ModelSpec
@@ -155,11 +154,8 @@ class ModelRegistry:
             dim = int(out[-1].dim_value) if out and out[-1].dim_value else None
         sha = sha256_file(path)
         filename = f"{name}.onnx"
-        self.models_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", dir=self.models_dir)
-        os.close(fd)
-        shutil.copyfile(path, tmp_name)
-        os.replace(tmp_name, self.models_dir / filename)
+        with atomic_write(self.models_dir / filename) as out, Path(path).open("rb") as src:
+            shutil.copyfileobj(src, out, CHUNK)
         spec = ModelSpec(
             name=name, task=task, family=family,  # type: ignore[arg-type]
             file=ModelFile(filename=filename, sha256=sha),

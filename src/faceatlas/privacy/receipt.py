@@ -10,8 +10,6 @@ counts. Receipts live in ``receipts/erasure-<UTC time>.json`` under the library 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +18,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import FaceAtlasError
+from ..files import atomic_write
 
 RECEIPTS_DIR = "receipts"
 
@@ -62,13 +61,8 @@ def write_receipt(library_root: Path, receipt: Receipt) -> Path:
         path = folder / f"erasure-{stamp}-{n}.json"
     receipt.path = path
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".receipt.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(receipt.to_dict(), fh, indent=2, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        with atomic_write(path) as fh:
+            fh.write(json.dumps(receipt.to_dict(), indent=2, sort_keys=True).encode())
     except OSError as exc:
         raise FaceAtlasError(f"{path}: the erasure was done but its receipt could not be "
                              f"written ({exc})") from None

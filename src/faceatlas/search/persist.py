@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..files import atomic_write
 from .base import IndexFileError
 
 MAGIC = b"FATLIDX1"
@@ -35,28 +34,18 @@ def ids_checksum(ids: np.ndarray) -> str:
 
 def write_index_file(path: Path, manifest: dict[str, Any], tombstones: np.ndarray,
                      payload: np.ndarray) -> None:
-    """Write manifest + tombstones + faiss bytes to a temp file, fsync, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write manifest + tombstones + faiss bytes atomically (:func:`atomic_write`)."""
     tomb = np.ascontiguousarray(tombstones, dtype="<i8")
     body = np.ascontiguousarray(payload, dtype=np.uint8)
     manifest = dict(manifest, format=FORMAT_VERSION, tombstones=int(tomb.size),
                     index_bytes=int(body.size),
                     index_sha256=hashlib.sha256(body.data).hexdigest())
     head = json.dumps(manifest, sort_keys=True).encode()
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(_HEADER.pack(MAGIC, len(head)))
-            fh.write(head)
-            fh.write(tomb.tobytes())
-            fh.write(body.data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as fh:
+        fh.write(_HEADER.pack(MAGIC, len(head)))
+        fh.write(head)
+        fh.write(tomb.tobytes())
+        fh.write(body.data)
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
