@@ -31,6 +31,7 @@ from ..store import ImageRecord
 from .analysis import content_hash
 from .core import Library
 from .rebuild import rebuild_indexes
+from .scan import os_error_message
 
 #: ``wrap(items, total, description)`` — a progress display around an iterator.
 Progress = Callable[[Iterable[ImageRecord], int, str], Iterable[ImageRecord]]
@@ -59,7 +60,7 @@ def _photo(rec: ImageRecord) -> tuple[np.ndarray | None, str]:
         with open(rec.path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        return None, exc.strerror or str(exc)
+        return None, os_error_message(exc)
     if rec.content_hash is not None and content_hash(data) != rec.content_hash:
         return None, "changed since it was indexed: run `faceatlas index` on it first"
     try:
