@@ -72,7 +72,7 @@ def test_verify_explicit_threshold(portraits: Path) -> None:
 def test_user_errors_are_one_line(portraits: Path) -> None:
     img = str(portraits / "person_a_1.jpg")
     cases = [
-        (["verify", img, img, "--face", "3"], "face 3 requested"),
+        (["verify", img, img, "--face-index", "3"], "face 3 requested"),
         (["detect", img, "--backend", "tensorflow"], "unknown backend 'tensorflow'"),
         (["detect", img, "--detector", "sface"], "not a detector"),
         (["embed", img, "--recognizer", "nope"], "unknown model 'nope'"),

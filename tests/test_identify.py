@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from faceatlas import FaceEngine
 from faceatlas.cli.main import app
-from faceatlas.errors import FaceAtlasError
+from faceatlas.errors import FaceAtlasError, NoFaceError
 from faceatlas.library import Indexer, Library
 from faceatlas.library.recognize import enroll, identify, search
 from faceatlas.store import FaceFilter
@@ -151,7 +151,7 @@ def test_enroll_is_quality_gated_and_names_the_failing_cue(
         assert picky[0].status == "refused" and "below 1.00" in picky[0].reason
     out = runner.invoke(app, ["enroll", "Nobody", str(tmp_path / "wall.jpg"), "--library",
                               str(tmp_path / "lib"), "--json"])
-    assert out.exit_code == 3
+    assert out.exit_code == NoFaceError.exit_code
     assert json.loads(out.stdout)["images"][0]["reason"] == "no face found"
 
 

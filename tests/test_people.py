@@ -14,6 +14,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from faceatlas.cli.main import app
+from faceatlas.errors import ModelMismatchError, NotFoundError
 from faceatlas.store import CatalogStore, ImageInfo, NewFace, open_store
 
 MODEL = "synthetic@1"
@@ -216,15 +217,15 @@ def test_contact_sheet(lib: Lib, tmp_path: Path) -> None:
 
 def test_user_mistakes_are_clean_errors(lib: Lib, tmp_path: Path) -> None:
     (pa,) = lib.people_of("A")
-    for args in (["people", "show", "Nobody"],
-                 ["people", "split", str(pa), str(lib.faces["B"][0])],
-                 ["people", "move", "999999", "--to", str(pa)],
-                 ["cluster", "--model", "other@1"]):
+    for args, code in ((["people", "show", "Nobody"], NotFoundError.exit_code),
+                       (["people", "split", str(pa), str(lib.faces["B"][0])], 1),
+                       (["people", "move", "999999", "--to", str(pa)], NotFoundError.exit_code),
+                       (["cluster", "--recognizer", "other@1"], ModelMismatchError.exit_code)):
         result = runner.invoke(app, [*args, "--library", str(lib.root)])
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == code, result.output
         assert "Traceback" not in result.output and "error" in result.output
     missing = runner.invoke(app, ["people", "--library", str(tmp_path / "none")])
-    assert missing.exit_code == 1 and "no library" in missing.output
+    assert missing.exit_code == NotFoundError.exit_code and "no library" in missing.output
 
 
 def test_same_photo_faces_are_never_one_person(tmp_path: Path) -> None:

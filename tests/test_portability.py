@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from faceatlas import FaceEngine
 from faceatlas.cli.main import app
-from faceatlas.errors import ModelMismatchError
+from faceatlas.errors import ModelError, ModelMismatchError
 from faceatlas.library import Library
 from faceatlas.library.portability import ArchiveError, export_library, import_library
 from faceatlas.library.recognize import identify
@@ -213,7 +213,7 @@ def test_reembed_migrates_identify_to_the_new_model(lib: Path, home: ModelRegist
         with pytest.raises(ModelMismatchError, match="reembed --model sface-rgb"):
             identify(opened, new, portraits / "person_a_2.jpg", threshold=t)
     old_answers = _answers(lib, engine, portraits)
-    out = runner.invoke(app, ["reembed", "--model", "sface-rgb", "--library", str(lib),
+    out = runner.invoke(app, ["reembed", "--recognizer", "sface-rgb", "--library", str(lib),
                               "--json"])
     assert out.exit_code == 0, out.output
     res = json.loads(out.stdout)
@@ -222,10 +222,10 @@ def test_reembed_migrates_identify_to_the_new_model(lib: Path, home: ModelRegist
     # both models answer; the new one like the old one
     assert _answers(lib, new, portraits, threshold=t) == old_answers
     assert _answers(lib, engine, portraits) == old_answers
-    again = runner.invoke(app, ["reembed", "--model", "sface-rgb", "--library", str(lib),
+    again = runner.invoke(app, ["reembed", "--recognizer", "sface-rgb", "--library", str(lib),
                                 "--json"])
     assert json.loads(again.stdout)["already"] == 8  # resumable: nothing redone
-    out = runner.invoke(app, ["reembed", "--model", "sface-rgb", "--drop-old", "--library",
+    out = runner.invoke(app, ["reembed", "--recognizer", "sface-rgb", "--drop-old", "--library",
                               str(lib), "--json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["dropped"] == {engine.model_id: 8}
@@ -246,7 +246,7 @@ def test_reembed_migrates_identify_to_the_new_model(lib: Path, home: ModelRegist
 def test_reembed_uses_stored_landmarks_on_the_photo_pixels(lib: Path, home: ModelRegistry,
                                                            base: tuple[Path, Path]) -> None:
     skewed = FaceEngine(recognizer="sface-skewed", registry=home)
-    out = runner.invoke(app, ["reembed", "--model", "sface-skewed", "--library", str(lib),
+    out = runner.invoke(app, ["reembed", "--recognizer", "sface-skewed", "--library", str(lib),
                               "--json"])
     assert out.exit_code == 0, out.output
     with Library.open(lib) as opened:
@@ -273,24 +273,24 @@ def test_reembed_refuses_to_drop_what_it_could_not_replace(lib: Path, home: Mode
     moved = import_library(lib.parent / "g.tar", lib.parent / "moved",
                            remaps=[(str(photos), "/nowhere")])
     assert moved.missing_paths == 7
-    out = runner.invoke(app, ["reembed", "--model", "sface-rgb", "--drop-old", "--library",
+    out = runner.invoke(app, ["reembed", "--recognizer", "sface-rgb", "--drop-old", "--library",
                               str(lib.parent / "moved")])
     assert out.exit_code != 0 and "old embeddings are kept" in out.output
     with Library.open(lib.parent / "moved", create=False) as opened:
         assert len(opened.store.embedding_models()) == 1
         assert opened.store.check() == []
-    bad = runner.invoke(app, ["reembed", "--model", "nope", "--library", str(lib)])
-    assert bad.exit_code == 4 and "unknown model" in bad.output
+    bad = runner.invoke(app, ["reembed", "--recognizer", "nope", "--library", str(lib)])
+    assert bad.exit_code == ModelError.exit_code and "unknown model" in bad.output
 
 
 def test_reembed_keeps_refusing_opted_out_people(lib: Path, home: ModelRegistry) -> None:
     assert runner.invoke(app, ["optout", "Person A", "--library", str(lib), "--yes"]
                          ).exit_code == 0
-    out = runner.invoke(app, ["reembed", "--model", "sface-rgb", "--library", str(lib)])
+    out = runner.invoke(app, ["reembed", "--recognizer", "sface-rgb", "--library", str(lib)])
     assert out.exit_code != 0 and "opted-out" in out.output and "--force" in out.output
     with Library.open(lib) as opened:
         assert len(opened.store.embedding_models()) == 1
-    forced = runner.invoke(app, ["reembed", "--model", "sface-rgb", "--force", "--library",
+    forced = runner.invoke(app, ["reembed", "--recognizer", "sface-rgb", "--force", "--library",
                                  str(lib), "--json"])
     assert forced.exit_code == 0, forced.output
     assert json.loads(forced.stdout)["embedded"] == 5

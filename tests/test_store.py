@@ -80,7 +80,7 @@ def test_save_image_replaces_faces_and_cascades(store: SQLiteStore) -> None:
     removed = store.delete_images([second.image_id])
     assert removed == second.face_ids
     assert store.stats() == {"images": 0, "ok": 0, "noface": 0, "error": 0, "faces": 0,
-                             "embeddings": 0, "people": 0, "decisions": 0}
+                             "embeddings": 0, "people": 0, "decisions": 0, "unassigned": 0}
 
 
 def test_failed_save_leaves_nothing(store: SQLiteStore) -> None:

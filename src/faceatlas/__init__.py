@@ -1,12 +1,41 @@
-"""faceatlas: offline face recognition, from photos to people."""
+"""faceatlas: offline face recognition, from photos to people.
 
-from .engine import FaceEngine, VerifyResult
+The public names below are imported on first use, so that ``import faceatlas`` (and the
+``faceatlas`` command's start-up) does not load OpenCV, ONNX and the models' runtimes
+until they are needed.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .errors import FaceAtlasError, ImageError, ModelError, ModelMismatchError, NoFaceError
-from .image import load_image
-from .types import Detection, Embedding, Face, QualityReport
+
+if TYPE_CHECKING:
+    from .engine import FaceEngine, VerifyResult
+    from .image import load_image
+    from .types import Detection, Embedding, Face, QualityReport
 
 __version__ = "0.1.0"
+
+_LAZY = {"FaceEngine": ".engine", "VerifyResult": ".engine", "load_image": ".image",
+         "Detection": ".types", "Embedding": ".types", "Face": ".types",
+         "QualityReport": ".types"}
 
 __all__ = ["Detection", "Embedding", "Face", "FaceAtlasError", "FaceEngine", "ImageError",
            "ModelError", "ModelMismatchError", "NoFaceError", "QualityReport", "VerifyResult",
            "load_image", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'faceatlas' has no attribute '{name}'")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -89,7 +89,24 @@ class Face:
 
     @property
     def box(self) -> tuple[float, float, float, float]:
+        """Face box ``(x, y, w, h)`` in pixels (of :attr:`detection`)."""
         return self.detection.box
+
+    @property
+    def landmarks(self) -> np.ndarray:
+        """The five landmarks, ``(5, 2)`` float32 pixels (of :attr:`detection`)."""
+        return self.detection.landmarks
+
+    @property
+    def score(self) -> float:
+        """The detector's confidence in [0, 1] (of :attr:`detection`; the face's quality
+        is :attr:`quality`)."""
+        return float(self.detection.score)
+
+    @property
+    def vector(self) -> np.ndarray:
+        """The unit-norm embedding vector (of :attr:`embedding`)."""
+        return self.embedding.vector
 
     def to_dict(self, with_embedding: bool = False) -> dict[str, object]:
         out: dict[str, object] = dict(self.detection.to_dict())

@@ -1,14 +1,17 @@
-"""Shared pieces of the CLI: JSON output, errors without tracebacks, progress bars."""
+"""Shared pieces of the CLI: JSON output, errors without tracebacks (JSON ones with
+``--json``), the exit code of each error class, progress bars, the options every library
+command shares."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from importlib import import_module
 from typing import Any, TypeVar
 
-import numpy as np
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -22,19 +25,24 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+from typer.core import TyperGroup
+
+# Typer >= 0.26 ships its own copy of click (``typer._click``); older ones use click.
+_click: Any = getattr(typer.core, "_click", None) or import_module("click")
 
 console = Console()
 err_console = Console(stderr=True)
 
 T = TypeVar("T")
 
-JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON.")
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON (errors "
+                          "too, on stdout, with a non-zero exit code).")
+LibraryOpt = typer.Option(None, "--library", help="Library folder (default "
+                          "$FACEATLAS_LIBRARY, else $FACEATLAS_HOME/library).")
 
 
 def _default(obj: object) -> object:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars (numpy imported only if used)
         return obj.tolist()
     return str(obj)
 
@@ -45,11 +53,39 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print a one-line error and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False,
-                      soft_wrap=True)
+def _json_requested() -> bool:
+    """Whether the running command was given ``--json``."""
+    ctx = _click.globals.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.params.get("as_json"):
+            return True
+        ctx = ctx.parent
+    return False
+
+
+def print_json_error(message: str, code: int, kind: str) -> None:
+    """Write an error as JSON on stdout: ``{"error": {"type", "message", "exit_code"}}``."""
+    print_json({"error": {"type": kind, "message": message, "exit_code": code}})
+
+
+def fail(message: str, code: int = 1, kind: str = "FaceAtlasError") -> typer.Exit:
+    """Print a one-line error (as JSON on stdout when the command was given ``--json``)
+    and return the Exit to raise."""
+    if _json_requested():
+        print_json_error(message, code, kind)
+    else:
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False,
+                          soft_wrap=True)
     return typer.Exit(code)
+
+
+def deprecated(old_value: T, old: str, new: str, value: T) -> T:
+    """The value of an option given under its deprecated name ``old`` (with a warning on
+    stderr), else ``value``."""
+    if old_value is None:
+        return value
+    err_console.print(f"[yellow]warning:[/] {old} is deprecated; use {new}", highlight=False)
+    return old_value if value is None else value
 
 
 def track(items: Iterable[T], total: int | None, description: str,
@@ -82,4 +118,25 @@ def guarded(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except FaceAtlasError as exc:
-        raise fail(str(exc), exc.exit_code) from None
+        raise fail(str(exc), exc.exit_code, type(exc).__name__) from None
+
+
+class JsonErrorGroup(TyperGroup):
+    """The root command: with ``--json`` anywhere on the command line, usage errors
+    (unknown option, missing argument...) are JSON on stdout too, with their exit code."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             *more: Any, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode or "--json" not in argv:
+            return super().main(argv, prog_name, complete_var, standalone_mode, *more, **extra)
+        try:
+            rv = super().main(argv, prog_name, complete_var, False, *more, **extra)
+        except _click.ClickException as exc:
+            print_json_error(exc.format_message(), exc.exit_code, "UsageError")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print_json_error("aborted", 1, "Aborted")
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)

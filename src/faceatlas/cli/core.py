@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import cv2
 import typer
 from rich.table import Table
 
 from ..errors import FaceAtlasError, NoFaceError
-from ..image import load_image
-from ..types import Face
-from .common import JsonOption, console, guarded, print_json
+from .common import JsonOption, console, deprecated, guarded, print_json
 from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
+
+if TYPE_CHECKING:
+    from ..types import Face
 
 
 def detect(
@@ -27,6 +28,8 @@ def detect(
     """Find faces: box, five landmarks, score and quality."""
 
     def run() -> None:
+        from ..image import load_image
+
         engine = get_engine(detector, recognizer, backend, min_face)
         bgr = load_image(image)
         faces = engine.analyze(bgr)
@@ -57,6 +60,8 @@ def _require_faces(faces: list[Face], image: Path) -> None:
 
 
 def _draw(bgr, faces, out: Path) -> None:
+    import cv2
+
     canvas = bgr.copy()
     for i, f in enumerate(faces):
         x, y, w, h = (int(round(v)) for v in f.box)
@@ -107,16 +112,26 @@ def verify(
     far: float | None = typer.Option(None, "--far",
                                      help="Use the threshold calibrated at this false-match "
                                           "rate (e.g. 1e-2, 1e-3; default 1e-3)."),
-    face: int | None = typer.Option(None, "--face", help="Face index in both images "
-                                    "(0 = largest; default largest)."),
-    face_a: int | None = typer.Option(None, "--face-a", help="Face index in the first image."),
-    face_b: int | None = typer.Option(None, "--face-b", help="Face index in the second image."),
+    face: int | None = typer.Option(None, "--face-index", help="Position of the face "
+                                    "to compare in both images (0 = largest; default "
+                                    "largest)."),
+    face_a: int | None = typer.Option(None, "--face-index-a",
+                                      help="Position of the face in the first image."),
+    face_b: int | None = typer.Option(None, "--face-index-b",
+                                      help="Position of the face in the second image."),
+    old_face: int | None = typer.Option(None, "--face", hidden=True),
+    old_face_a: int | None = typer.Option(None, "--face-a", hidden=True),
+    old_face_b: int | None = typer.Option(None, "--face-b", hidden=True),
     min_face: int = MinFaceOpt,
     detector: str = DetectorOpt,
     recognizer: str = RecognizerOpt,
     backend: str | None = BackendOpt,
 ) -> None:
     """Are two faces the same person? Exit code 0 either way; see `same`."""
+
+    face = deprecated(old_face, "--face", "--face-index", face)
+    face_a = deprecated(old_face_a, "--face-a", "--face-index-a", face_a)
+    face_b = deprecated(old_face_b, "--face-b", "--face-index-b", face_b)
 
     def run() -> None:
         engine = get_engine(detector, recognizer, backend, min_face)

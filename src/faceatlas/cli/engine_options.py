@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import typer
 
-from ..engine import FaceEngine
+if TYPE_CHECKING:
+    from ..engine import FaceEngine
 
 DetectorOpt = typer.Option("yunet", "--detector", help="Detection model (see `faceatlas models`).")
 RecognizerOpt = typer.Option("sface", "--recognizer",
@@ -20,5 +22,7 @@ MinFaceOpt = typer.Option(24, "--min-face", min=8, help="Smallest face to find, 
 def get_engine(detector: str = "yunet", recognizer: str = "sface", backend: str | None = None,
                min_face: int = 24) -> FaceEngine:
     """One engine per option set for the life of the process."""
+    from ..engine import FaceEngine
+
     return FaceEngine(detector=detector, recognizer=recognizer, backend=backend,
                       min_face=min_face)

@@ -9,17 +9,7 @@ import typer
 from rich.table import Table
 
 from ..errors import DatasetError
-from ..evaluation.lfw import (
-    LfwEmbeddings,
-    embed_archive,
-    protocol_report,
-    protocol_scores,
-    read_pairs,
-)
-from ..evaluation.pairs_csv import evaluate_pairs
-from ..evaluation.plots import plot_all
-from ..verification import resolve_threshold
-from .common import JsonOption, console, err_console, guarded, print_json, track
+from .common import JsonOption, console, deprecated, err_console, guarded, print_json, track
 from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
 
 app = typer.Typer(help="Measure verification accuracy (LFW protocol or your own pairs).",
@@ -32,6 +22,8 @@ def _write(out: Path | None, result: dict[str, object], scores, labels, name: st
            threshold: float | None) -> None:
     if out is None:
         return
+    from ..evaluation.plots import plot_all
+
     out.mkdir(parents=True, exist_ok=True)
     result["plots"] = plot_all(scores, labels, out, name, threshold)
     (out / "results.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
@@ -53,6 +45,14 @@ def lfw(
     """LFW 10-fold accuracy (mean ± std), AUC, EER and TAR at FAR 1e-3."""
 
     def run() -> None:
+        from ..evaluation.lfw import (
+            LfwEmbeddings,
+            embed_archive,
+            protocol_report,
+            protocol_scores,
+            read_pairs,
+        )
+
         protocol = read_pairs(pairs)
         engine = get_engine(detector, recognizer, backend, min_face)
         if embeddings is not None and embeddings.is_file():
@@ -92,7 +92,9 @@ def lfw(
 
 @app.command("pairs")
 def pairs_cmd(
-    pairs: Path = typer.Option(..., "--pairs", help="CSV with columns path_a,path_b,same."),
+    pairs: Path | None = typer.Argument(None, metavar="CSV",
+                                        help="CSV with columns path_a,path_b,same."),
+    old_pairs: Path | None = typer.Option(None, "--pairs", hidden=True),
     groups: Path | None = typer.Option(None, "--groups",
                                        help="CSV with columns path,group for a per-group "
                                             "FMR/FNMR breakdown."),
@@ -109,11 +111,17 @@ def pairs_cmd(
     backend: str | None = BackendOpt,
 ) -> None:
     """Verification on your own pairs, optionally broken down per group."""
+    csv_path = deprecated(old_pairs, "--pairs", "a CSV argument", pairs)
 
     def run() -> None:
+        from ..evaluation.pairs_csv import evaluate_pairs
+        from ..verification import resolve_threshold
+
+        if csv_path is None:
+            raise DatasetError("give the pairs CSV: faceatlas evaluate pairs PAIRS.csv")
         engine = get_engine(detector, recognizer, backend, min_face)
         t = resolve_threshold(engine.recognizer.spec.name, threshold, far)
-        res = evaluate_pairs(engine, pairs, t.value, groups, root,
+        res = evaluate_pairs(engine, csv_path, t.value, groups, root,
                              progress=lambda items: track(items, len(items), "embedding"))
         result = {"model": engine.model_id, "far_target": t.far, **res.to_dict()}
         _write(out, result, res.scores, res.labels, engine.recognizer.spec.name, t.value)

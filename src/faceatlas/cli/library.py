@@ -5,21 +5,33 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from ..errors import FaceAtlasError
-from ..library import Indexer, IndexSummary, Library
-from ..library.analysis import EngineSettings
-from ..library.recognize import ENROLL_MIN_QUALITY, enroll, identify, search
-from ..library.scan import absolute
-from ..store import FaceFilter
-from .common import JsonOption, console, err_console, fail, guarded, print_json, track
+from ..errors import INTERRUPTED_EXIT_CODE, FaceAtlasError, NoFaceError
+from .common import (
+    JsonOption,
+    LibraryOpt,
+    console,
+    deprecated,
+    err_console,
+    fail,
+    guarded,
+    print_json,
+    track,
+)
 from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
 
-LibraryOpt = typer.Option(None, "--library", help="Library folder (default "
-                          "$FACEATLAS_LIBRARY, else $FACEATLAS_HOME/library).")
+if TYPE_CHECKING:
+    from ..library import IndexSummary, Library
+    from ..store import FaceFilter
+
+#: Shown in ``enroll --help``; tests check it is the library's ENROLL_MIN_QUALITY.
+ENROLL_MIN_QUALITY_TEXT = "0.5"
+INTERRUPTED = "interrupted; what was indexed is kept, run the command again to resume"
+
 FarOpt = typer.Option(None, "--far", help="Decide at the threshold calibrated at this "
                       "false-match rate (default 1e-3).")
 ThresholdOpt = typer.Option(None, "--threshold", help="Cosine threshold (overrides --far).")
@@ -51,13 +63,11 @@ def _date(value: str | None, option: str) -> str | None:
 
 def _filter(library: Library, folder: Path | None, album: str | None, since: str | None,
             until: str | None, person: str | None, min_quality: float | None) -> FaceFilter:
-    person_id = None
-    if person is not None:
-        found = library.store.person_by_name(person)
-        if found is None:
-            raise FaceAtlasError(f"no person named '{person}' in the library "
-                                 "(enrol them with `faceatlas enroll`)")
-        person_id = found.id
+    from ..cluster.people import resolve_person
+    from ..library.scan import absolute
+    from ..store import FaceFilter
+
+    person_id = None if person is None else resolve_person(library.store, person).id
     return FaceFilter(folder=absolute(folder) if folder is not None else None, album=album,
                       since=_date(since, "--since"), until=_date(until, "--until"),
                       person=person_id, min_quality=min_quality)
@@ -81,6 +91,9 @@ def index(
     (Ctrl-C) and run again."""
 
     def run() -> IndexSummary:
+        from ..library import Indexer, Library
+        from ..library.analysis import EngineSettings
+
         settings = EngineSettings(detector, recognizer, backend, min_face, threads=1)
         settings.validate()
         with Library.open(library) as lib:
@@ -99,13 +112,13 @@ def index(
     try:
         summary = guarded(run)
     except KeyboardInterrupt:
-        raise fail("interrupted; what was indexed is kept, run the command again to resume",
-                   130) from None
+        raise fail(INTERRUPTED, INTERRUPTED_EXIT_CODE, "Interrupted") from None
     if summary.stopped:
-        raise fail(summary.stopped, 8)
+        from ..store import DiskFullError
+
+        raise fail(summary.stopped, DiskFullError.exit_code, "Stopped")
     if summary.interrupted:
-        raise fail("interrupted; what was indexed is kept, run the command again to resume",
-                   130)
+        raise fail(INTERRUPTED, INTERRUPTED_EXIT_CODE, "Interrupted")
 
 
 def _print_summary(s: IndexSummary, stats: dict[str, int], root: Path) -> None:
@@ -127,34 +140,44 @@ def enroll_cmd(
     name: str = typer.Argument(..., help="The person's name."),
     images: list[Path] = typer.Argument(..., help="Photos of the person (largest face used)."),
     library: Path | None = LibraryOpt,
-    min_quality: float = typer.Option(ENROLL_MIN_QUALITY, "--min-quality", min=0.0, max=1.0,
-                                      help="Refuse faces of lower quality."),
+    min_quality: float | None = typer.Option(
+        None, "--min-quality", min=0.0, max=1.0,
+        help=f"Refuse faces of lower quality (default {ENROLL_MIN_QUALITY_TEXT})."),
     as_json: bool = JsonOption,
     min_face: int = MinFaceOpt,
     detector: str = DetectorOpt,
     recognizer: str = RecognizerOpt,
     backend: str | None = BackendOpt,
 ) -> None:
-    """Enrol a person from one or more photos (quality-gated)."""
+    """Enrol a person from one or more photos (quality-gated). A new person whose every
+    photo is refused is not created. Exit code 4 when no photo was enrolled."""
 
     def run() -> int:
+        from ..library import Library
+        from ..library.recognize import ENROLL_MIN_QUALITY, enroll
+
         engine = get_engine(detector, recognizer, backend, min_face)
+        threshold = ENROLL_MIN_QUALITY if min_quality is None else min_quality
         with Library.open(library) as lib:
-            person, outcomes = enroll(lib, name, [str(p) for p in images], engine, min_quality)
-            total = len(lib.store.person_faces(person.id))
+            person, outcomes = enroll(lib, name, [str(p) for p in images], engine, threshold)
+            total = 0 if person is None else len(lib.store.person_faces(person.id))
         if as_json:
-            print_json({"person": person.name, "person_id": person.id, "enrolled_faces": total,
+            print_json({"person": person.name if person else name.strip(),
+                        "person_id": person.id if person else None, "enrolled_faces": total,
                         "images": [o.to_dict() for o in outcomes]})
         else:
             for o in outcomes:
                 colour = {"enrolled": "green", "already": "blue"}.get(o.status, "red")
                 reason = f": {o.reason}" if o.reason else ""
                 console.print(f"[{colour}]{o.status}[/] {o.image}{reason}", highlight=False)
-            console.print(f"{person.name}: {total} enrolled face(s)", highlight=False)
+            label = person.label if person else name.strip()
+            console.print(f"{label}: {total} enrolled face(s)", highlight=False)
         return sum(o.status != "refused" for o in outcomes)
 
     if guarded(run) == 0:
-        raise typer.Exit(3)
+        if as_json:  # the result printed above says why
+            raise typer.Exit(NoFaceError.exit_code)
+        raise fail("no photo was enrolled", NoFaceError.exit_code, "NoFaceError")
 
 
 def identify_cmd(
@@ -179,6 +202,9 @@ def identify_cmd(
     unknown below the calibrated threshold)."""
 
     def run() -> None:
+        from ..library import Library
+        from ..library.recognize import identify
+
         engine = get_engine(detector, recognizer, backend, min_face)
         with Library.open(library, create=False) as lib:
             flt = _filter(lib, folder, album, since, until, person, min_quality)
@@ -202,7 +228,9 @@ def identify_cmd(
 def search_cmd(
     image: Path = typer.Argument(..., help="Photo of the face to look for."),
     library: Path | None = LibraryOpt,
-    face: int | None = typer.Option(None, "--face", help="Face of IMAGE (0 = largest)."),
+    face: int | None = typer.Option(None, "--face-index", help="Position of the face of "
+                                    "IMAGE to look for (0 = largest; default largest)."),
+    old_face: int | None = typer.Option(None, "--face", hidden=True),
     limit: int = typer.Option(20, "--limit", min=1, help="Most photos listed."),
     far: float | None = FarOpt,
     threshold: float | None = ThresholdOpt,
@@ -219,8 +247,12 @@ def search_cmd(
     backend: str | None = BackendOpt,
 ) -> None:
     """Photos of the library that contain this face, best first."""
+    face = deprecated(old_face, "--face", "--face-index", face)
 
     def run() -> None:
+        from ..library import Library
+        from ..library.recognize import search
+
         engine = get_engine(detector, recognizer, backend, min_face)
         with Library.open(library, create=False) as lib:
             flt = _filter(lib, folder, album, since, until, person, min_quality)

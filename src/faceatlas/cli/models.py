@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ..models import ModelRegistry
 from .common import JsonOption, console, guarded, print_json
 
 app = typer.Typer(help="List and register models.", invoke_without_command=True)
@@ -20,6 +19,8 @@ def list_models(ctx: typer.Context, as_json: bool = JsonOption) -> None:
         return
 
     def run() -> None:
+        from ..models import ModelRegistry
+
         reg = ModelRegistry()
         rows = []
         for spec in reg.specs():
@@ -66,6 +67,8 @@ def register(
     detector with --task detection --family scrfd)."""
 
     def run() -> None:
+        from ..models import ModelRegistry
+
         spec = ModelRegistry().register(name, path, task, family, license, commercial,
                                         color=color, mean=mean, std=std)
         if as_json:

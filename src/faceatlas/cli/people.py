@@ -5,23 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.table import Table
 
-from ..cluster import ClusterParams
-from ..cluster import people as ops
-from ..cluster.catalog import cluster_catalog
 from ..cluster.params import DEFAULT_STRICTNESS
-from ..library import Library
-from .common import JsonOption, console, err_console, guarded, print_json
+from .common import JsonOption, LibraryOpt, console, deprecated, err_console, guarded, print_json
+
+if TYPE_CHECKING:
+    from ..library import Library
 
 T = TypeVar("T")
 
-LibraryOpt = typer.Option(None, "--library", help="Library folder (default "
-                          "$FACEATLAS_LIBRARY, else $FACEATLAS_HOME/library).")
-PersonArg = typer.Argument(..., help="Person id or name.")
+PersonArg = typer.Argument(..., help="Person: name, or #ID (as `faceatlas people` lists "
+                           "them; plain digits when no one has that name).")
 FacesArg = typer.Argument(..., help="Face ids (see `faceatlas people show PERSON`).")
 
 app = typer.Typer(help="People found by clustering: list, inspect and correct them.",
@@ -29,6 +27,8 @@ app = typer.Typer(help="People found by clustering: list, inspect and correct th
 
 
 def _with_library(library: Path | None, fn: Callable[[Library], T]) -> T:
+    from ..library import Library
+
     with Library.open(library, create=False) as lib:
         return fn(lib)
 
@@ -41,13 +41,19 @@ def cluster(
                                      help="0 merges eagerly, 1 only very close faces."),
     min_faces: int = typer.Option(2, "--min-faces", min=1, help="Smallest new person; "
                                   "smaller groups stay unassigned until they grow."),
-    model: str | None = typer.Option(None, "--model", help="Embedding model to cluster "
-                                     "(default: the only one in the library)."),
+    recognizer: str | None = typer.Option(None, "--recognizer", help="Recognition model "
+                                          "whose embeddings to cluster (name or id; "
+                                          "default: the only one in the library)."),
+    old_model: str | None = typer.Option(None, "--model", hidden=True),
     as_json: bool = JsonOption,
 ) -> None:
     """Group unassigned faces into people (incremental; --full to redo automatic ones)."""
+    model = deprecated(old_model, "--model", "--recognizer", recognizer)
 
     def run() -> None:
+        from ..cluster import ClusterParams
+        from ..cluster.catalog import cluster_catalog
+
         params = ClusterParams.from_strictness(strictness, min_size=min_faces)
         with err_console.status("clustering faces..."):
             result = _with_library(library, lambda lib: cluster_catalog(
@@ -75,6 +81,8 @@ def people(
         return
 
     def run() -> None:
+        from ..cluster import people as ops
+
         rows = _with_library(library, lambda lib: ops.list_people(lib.store, include_hidden))
         if as_json:
             print_json([r.to_dict() for r in rows])
@@ -83,7 +91,7 @@ def people(
         for col in ("id", "name", "faces", "representative face", "hidden"):
             table.add_column(col)
         for r in rows:
-            table.add_row(str(r.id), r.name or "-", str(r.faces),
+            table.add_row(f"#{r.id}", r.label, str(r.faces),
                           str(r.representative_face or "-"), "yes" if r.hidden else "")
         console.print(table)
 
@@ -97,6 +105,8 @@ def show(person: str = PersonArg, library: Path | None = LibraryOpt,
 
     def run() -> None:
         def get(lib: Library) -> dict[str, Any]:
+            from ..cluster import people as ops
+
             p = ops.resolve_person(lib.store, person)
             faces = lib.store.person_faces(p.id)
             out = ops.summarize(lib.store, p).to_dict()
@@ -111,8 +121,8 @@ def show(person: str = PersonArg, library: Path | None = LibraryOpt,
         if as_json:
             print_json(info)
             return
-        console.print(f"person {info['id']} ({info['name'] or 'unnamed'}): {info['faces']} "
-                      f"faces", highlight=False)
+        console.print(f"{info['label']} (#{info['id']}): {info['faces']} faces",
+                      highlight=False)
         console.print("face ids: " + " ".join(str(f) for f in info["face_ids"]),
                       highlight=False)
         for path in info["photos"]:
@@ -139,10 +149,13 @@ def name(person: str = PersonArg, new_name: str = typer.Argument(..., metavar="N
     """Name (or rename) a person; its faces become fixed."""
 
     def fn(lib: Library) -> dict[str, Any]:
+
+        from ..cluster import people as ops
+
         p = ops.name_person(lib.store, ops.resolve_person(lib.store, person), new_name)
         return ops.summarize(lib.store, p).to_dict()
 
-    _correction(library, as_json, fn, lambda r: f"person {r['id']} is now {r['name']}")
+    _correction(library, as_json, fn, lambda r: f"#{r['id']} is now {r['label']}")
 
 
 @app.command()
@@ -152,11 +165,14 @@ def merge(person: str = PersonArg,
     """Merge other people into PERSON (they are the same person)."""
 
     def fn(lib: Library) -> dict[str, Any]:
+
+        from ..cluster import people as ops
+
         target = ops.resolve_person(lib.store, person)
         ops.merge_people(lib.store, target, [ops.resolve_person(lib.store, o) for o in others])
         return ops.summarize(lib.store, target).to_dict()
 
-    _correction(library, as_json, fn, lambda r: f"person {r['id']} now has {r['faces']} faces")
+    _correction(library, as_json, fn, lambda r: f"{r['label']} now has {r['faces']} faces")
 
 
 @app.command()
@@ -166,11 +182,14 @@ def move(faces: list[int] = FacesArg,
     """Move faces to a person."""
 
     def fn(lib: Library) -> dict[str, Any]:
+
+        from ..cluster import people as ops
+
         target = ops.resolve_person(lib.store, to)
         ops.move_faces(lib.store, faces, target)
         return ops.summarize(lib.store, target).to_dict()
 
-    _correction(library, as_json, fn, lambda r: f"person {r['id']} now has {r['faces']} faces")
+    _correction(library, as_json, fn, lambda r: f"{r['label']} now has {r['faces']} faces")
 
 
 @app.command()
@@ -180,13 +199,16 @@ def split(person: str = PersonArg, faces: list[int] = FacesArg,
     """Split faces off a person into a new person."""
 
     def fn(lib: Library) -> dict[str, Any]:
+
+        from ..cluster import people as ops
+
         source = ops.resolve_person(lib.store, person)
         new = ops.split_person(lib.store, source, faces, new_name)
         return {"person": ops.summarize(lib.store, source).to_dict(),
                 "new_person": ops.summarize(lib.store, new).to_dict()}
 
     _correction(library, as_json, fn,
-                lambda r: f"new person {r['new_person']['id']} with "
+                lambda r: f"new person {r['new_person']['label']} with "
                           f"{r['new_person']['faces']} faces")
 
 
@@ -196,11 +218,14 @@ def not_person(person: str = PersonArg, faces: list[int] = FacesArg,
     """These faces are not PERSON: take them out, never to be put back automatically."""
 
     def fn(lib: Library) -> dict[str, Any]:
+
+        from ..cluster import people as ops
+
         p = ops.resolve_person(lib.store, person)
         ops.reject_faces(lib.store, p, faces)
         return {**ops.summarize(lib.store, p).to_dict(), "rejected_faces": list(faces)}
 
-    _correction(library, as_json, fn, lambda r: f"person {r['id']} now has {r['faces']} faces")
+    _correction(library, as_json, fn, lambda r: f"{r['label']} now has {r['faces']} faces")
 
 
 @app.command()
@@ -210,11 +235,14 @@ def hide(person: str = PersonArg,
     """Hide a person from listings (their faces stay theirs)."""
 
     def fn(lib: Library) -> dict[str, Any]:
+
+        from ..cluster import people as ops
+
         p = ops.hide_person(lib.store, ops.resolve_person(lib.store, person), not unhide)
         return ops.summarize(lib.store, p).to_dict()
 
     _correction(library, as_json, fn,
-                lambda r: f"person {r['id']} is {'hidden' if r['hidden'] else 'shown'}")
+                lambda r: f"{r['label']} is {'hidden' if r['hidden'] else 'shown'}")
 
 
 @app.command()
@@ -226,6 +254,9 @@ def sheet(person: str = PersonArg,
     """Write a contact sheet (PNG grid of face thumbnails) of a person."""
 
     def fn(lib: Library) -> dict[str, Any]:
+
+        from ..cluster import people as ops
+
         p = ops.resolve_person(lib.store, person)
         drawn = ops.contact_sheet(lib.store, p, out, columns=columns, limit=limit)
         return {"id": p.id, "name": p.name, "faces_drawn": drawn, "path": str(out)}

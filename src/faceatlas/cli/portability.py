@@ -8,12 +8,17 @@ from pathlib import Path
 import typer
 
 from ..errors import FaceAtlasError
-from ..library import Library
-from ..library.portability import export_library, import_library
-from ..library.reembed import reembed
-from .common import JsonOption, console, err_console, guarded, print_json, track
+from .common import (
+    JsonOption,
+    LibraryOpt,
+    console,
+    deprecated,
+    err_console,
+    guarded,
+    print_json,
+    track,
+)
 from .engine_options import BackendOpt, get_engine
-from .library import LibraryOpt
 
 
 def _remap(values: list[str]) -> list[tuple[str, str]]:
@@ -35,6 +40,9 @@ def export_cmd(
     a manifest with checksums) to one tar file. Vector indexes are rebuilt on import."""
 
     def run() -> None:
+        from ..library import Library
+        from ..library.portability import export_library
+
         with Library.open(library, create=False) as lib:
             manifest = export_library(lib, out)
         if as_json:
@@ -62,6 +70,7 @@ def import_cmd(
 
     def run() -> None:
         from ..config import library_dir
+        from ..library.portability import import_library
 
         pairs = _remap(list(remap or []))
         res = import_library(archive, library_dir(library), force=force, remaps=pairs)
@@ -83,8 +92,9 @@ def import_cmd(
 
 
 def reembed_cmd(
-    model: str = typer.Option(..., "--model", help="Recognition model to migrate to (see "
-                              "`faceatlas models`)."),
+    recognizer: str | None = typer.Option(None, "--recognizer", help="Recognition model "
+                                          "to migrate to (see `faceatlas models`)."),
+    old_model: str | None = typer.Option(None, "--model", hidden=True),
     drop_old: bool = typer.Option(False, "--drop-old", help="Delete the other models' "
                                   "embeddings once every face has the new one."),
     force: bool = typer.Option(False, "--force", help="Migrate even if opted-out people "
@@ -95,8 +105,14 @@ def reembed_cmd(
 ) -> None:
     """Embed every stored face again with another recognition model (aligned with the
     stored landmarks; no detection), keeping faces and people, and build its index."""
+    model = deprecated(old_model, "--model", "--recognizer", recognizer)
 
     def run() -> None:
+        from ..library import Library
+        from ..library.reembed import reembed
+
+        if model is None:
+            raise FaceAtlasError("give the recognition model to migrate to: --recognizer NAME")
         engine = get_engine(recognizer=model, backend=backend)
         with Library.open(library, create=False) as lib:
             res = reembed(lib, engine.recognizer, drop_old=drop_old, force=force,

@@ -4,19 +4,17 @@ a person out of recognition."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..errors import FaceAtlasError
-from ..library import Library
-from ..privacy.erasure import ErasurePlan, execute
-from ..privacy.forget import plan_forget_faces, plan_forget_person, plan_forget_photo
-from ..privacy.optout import plan_optout, undo_optout
-from ..privacy.receipt import Receipt
-from .common import JsonOption, console, err_console, guarded, print_json
+from .common import JsonOption, LibraryOpt, console, err_console, guarded, print_json
 from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
-from .library import LibraryOpt
+
+if TYPE_CHECKING:
+    from ..privacy.erasure import ErasurePlan
+    from ..privacy.receipt import Receipt
 
 YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
 LinkedOnlyOpt = typer.Option(False, "--linked-only", help="Only the faces linked to the "
@@ -47,7 +45,8 @@ def _report(receipt: Receipt, as_json: bool) -> None:
 
 
 def forget(
-    person: str | None = typer.Argument(None, help="Person to forget (name or id)."),
+    person: str | None = typer.Argument(None, help="Person to forget: name, or #ID "
+                                        "(plain digits when no one has that name)."),
     face: list[int] | None = typer.Option(None, "--face", help="Forget this face id "
                                           "(repeatable) instead of a person."),
     photo: Path | None = typer.Option(None, "--photo", help="Forget this photo (its record "
@@ -62,6 +61,10 @@ def forget(
     from the catalog files. Writes an erasure receipt under the library."""
 
     def run() -> None:
+        from ..library import Library
+        from ..privacy.erasure import execute
+        from ..privacy.forget import plan_forget_faces, plan_forget_person, plan_forget_photo
+
         chosen = sum(x is not None and x != [] for x in (person, face, photo))
         if chosen != 1:
             raise FaceAtlasError("give exactly one of PERSON, --face ID or --photo PATH")
@@ -81,7 +84,7 @@ def forget(
 
 
 def optout(
-    person: str = typer.Argument(..., help="Person (name or id); a new name needs PHOTOS."),
+    person: str = typer.Argument(..., help="Person (name or #ID); a new name needs PHOTOS."),
     photos: list[Path] | None = typer.Argument(None, help="Photos of the person to learn "
                                                "their template from (largest face; not "
                                                "stored)."),
@@ -100,6 +103,10 @@ def optout(
     of their face, and refuse their face in every photo indexed from now on."""
 
     def run() -> None:
+        from ..library import Library
+        from ..privacy.erasure import execute
+        from ..privacy.optout import plan_optout, undo_optout
+
         with Library.open(library, create=False) as lib:
             if undo:
                 if photos:

@@ -5,21 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import chain, islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from ..relations import CsvOccurrences, Occurrence, OccurrenceSource, RelationGraph
-from ..relations import queries as q
 from ..relations.errors import RelationsError
-from ..relations.occurrences import resolve_person
 from .common import JsonOption, console, guarded, print_json, track
+
+if TYPE_CHECKING:
+    from ..relations import Occurrence, OccurrenceSource, RelationGraph
 
 app = typer.Typer(no_args_is_help=True, help="Who appears with whom: companions, photos "
                   "together, chains, communities, timelines, exports and pictures.")
 
-LibraryOpt = typer.Option(Path("."), "--library", "-l",
-                          help="Library folder holding the catalog (default: here).")
+LibraryOpt = typer.Option(None, "--library", "-l", help="Library folder (default "
+                          "$FACEATLAS_LIBRARY, else $FACEATLAS_HOME/library).")
 OccurrencesOpt = typer.Option(None, "--occurrences",
                               help="Read photo_id,person_id,taken_at[,person_name,photo_path] "
                                    "rows from this CSV instead of the catalog.")
@@ -31,26 +32,37 @@ def _batches(items: Iterator[Occurrence], size: int = 20_000) -> Iterator[list[O
         yield batch
 
 
-def load(library: Path, occurrences: Path | None, include_hidden: bool,
+def load(library: Path | None, occurrences: Path | None, include_hidden: bool,
          progress: bool = True) -> tuple[OccurrenceSource, RelationGraph]:
     """The occurrence source and the graph rebuilt from it."""
+    from ..relations import CsvOccurrences, RelationGraph
+
     if occurrences is not None:
         source: OccurrenceSource = CsvOccurrences(occurrences)
     else:
+        from ..config import library_dir
         from ..relations.catalog import open_catalog
 
-        source = open_catalog(library, include_hidden)
+        source = open_catalog(library_dir(library), include_hidden)
     batches = track(_batches(iter(source.occurrences())), None,
                     "reading occurrences (x20k)", enabled=progress)
     return source, RelationGraph.from_occurrences(chain.from_iterable(batches))
 
 
 def _name(source: OccurrenceSource, person: int) -> str:
-    return source.person_names().get(person) or f"person {person}"
+    from ..store.base import person_label
+
+    return person_label(person, source.person_names().get(person))
+
+
+def _resolve(source: OccurrenceSource, text: str) -> int:
+    from ..relations.occurrences import resolve_person
+
+    return resolve_person(text, source.person_names())
 
 
 def _person(source: OccurrenceSource, rg: RelationGraph, text: str) -> int:
-    pid = resolve_person(text, source.person_names())
+    pid = _resolve(source, text)
     rg.photos_of(pid)  # unknown -> one-line error
     return pid
 
@@ -65,13 +77,15 @@ def _photo_rows(source: OccurrenceSource, rg: RelationGraph,
 @app.command()
 def top(person: str = typer.Argument(..., help="Person id or name."),
         n: int = typer.Option(10, "-n", min=1, help="How many companions."),
-        library: Path = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
+        library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
         include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
     """The people who appear most often with PERSON."""
 
     def run() -> None:
         source, rg = load(library, occurrences, include_hidden, not as_json)
         pid = _person(source, rg, person)
+        from ..relations import queries as q
+
         found = q.top_companions(rg, pid, n)
         if as_json:
             print_json({"person": pid, "name": source.person_names().get(pid),
@@ -95,14 +109,16 @@ def together(person_a: str = typer.Argument(..., help="Person id or name."),
              without: list[str] = typer.Option([], "--without",
                                                help="Leave out photos showing this person "
                                                     "(repeatable)."),
-             library: Path = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
+             library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
              include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
     """Photos where A and B appear together (optionally without someone)."""
 
     def run() -> None:
         source, rg = load(library, occurrences, include_hidden, not as_json)
         a, b = _person(source, rg, person_a), _person(source, rg, person_b)
-        excluded = [resolve_person(w, source.person_names()) for w in without]
+        excluded = [_resolve(source, w) for w in without]
+        from ..relations import queries as q
+
         rows = _photo_rows(source, rg, q.photos_together(rg, (a, b), excluded))
         if as_json:
             print_json({"people": [a, b], "without": excluded, "photos": rows})
@@ -117,13 +133,15 @@ def together(person_a: str = typer.Argument(..., help="Person id or name."),
 @app.command("chain")
 def chain_cmd(person_a: str = typer.Argument(..., help="Person id or name."),
               person_b: str = typer.Argument(..., help="Person id or name."),
-              library: Path = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
+              library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
               include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
     """The shortest chain of shared photos from A to B."""
 
     def run() -> None:
         source, rg = load(library, occurrences, include_hidden, not as_json)
         a, b = _person(source, rg, person_a), _person(source, rg, person_b)
+        from ..relations import queries as q
+
         found = q.shortest_chain(rg, a, b)
         if as_json:
             print_json({"from": a, "to": b,
@@ -157,7 +175,7 @@ def communities(method: str = typer.Option("louvain", "--method",
                                                       "smaller groups."),
                 min_size: int = typer.Option(2, "--min-size", min=1,
                                              help="Smallest group shown."),
-                library: Path = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
+                library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
                 include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
     """Groups of people who appear together."""
 
@@ -166,6 +184,8 @@ def communities(method: str = typer.Option("louvain", "--method",
             raise RelationsError(f"unknown method '{method}'; use louvain or "
                                  "label-propagation")
         source, rg = load(library, occurrences, include_hidden, not as_json)
+        from ..relations import queries as q
+
         groups = q.communities(rg, method, seed, resolution, min_size)  # type: ignore[arg-type]
         if as_json:
             print_json({"method": method, "seed": seed, "communities": [
@@ -182,13 +202,15 @@ def communities(method: str = typer.Option("louvain", "--method",
 
 @app.command()
 def timeline(person: str = typer.Argument(..., help="Person id or name."),
-             library: Path = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
+             library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
              include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
     """A person's photos per month, and with whom."""
 
     def run() -> None:
         source, rg = load(library, occurrences, include_hidden, not as_json)
         pid = _person(source, rg, person)
+        from ..relations import queries as q
+
         months = q.timeline(rg, pid)
         if as_json:
             print_json({"person": pid, "months": [m.to_dict() for m in months]})
@@ -208,7 +230,7 @@ def timeline(person: str = typer.Argument(..., help="Person id or name."),
 def export(graphml: Path | None = typer.Option(None, "--graphml", help="Write GraphML here."),
            csv_out: Path | None = typer.Option(None, "--csv",
                                                help="Write edges (a,b,weight,first,last) here."),
-           library: Path = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
+           library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
            include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
     """Write the graph as GraphML and/or an edge CSV."""
     from ..relations.export import write_edges_csv, write_graphml
@@ -241,7 +263,7 @@ def draw(out: Path = typer.Argument(..., help="PNG file to write."),
          labels: int = typer.Option(20, "--labels", min=0,
                                     help="Name the N most photographed people."),
          seed: int = typer.Option(0, "--seed", help="Layout seed."),
-         library: Path = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
+         library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
          include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
     """Draw the graph (faces as nodes, edge width by shared photos) to a PNG."""
     from ..relations.render import draw_graph, select_people

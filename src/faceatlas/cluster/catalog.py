@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import FaceAtlasError
+from ..errors import FaceAtlasError, ModelMismatchError
 from ..store import CatalogStore
+from ..types import model_name
 from .constraints import Constraints
 from .core import cluster_faces
 from .params import ClusterParams
@@ -49,18 +50,22 @@ class ClusterRun:
 
 
 def choose_model(store: CatalogStore, model: str | None) -> str:
-    """The embedding model to cluster: ``model`` if given, else the only one stored."""
+    """The embedding model to cluster: ``model`` (a model id, or a recognizer name such
+    as ``sface``) if given, else the only one stored."""
     models = store.embedding_models()
     if model is not None:
-        if model not in models:
-            raise FaceAtlasError(f"the library holds no faces embedded with model {model} "
+        if model in models:
+            return model
+        named = [m for m in models if model_name(m) == model]
+        if len(named) == 1:
+            return named[0]
+        raise ModelMismatchError(f"the library holds no faces embedded with model {model} "
                                  f"(it has: {', '.join(models) or 'none'})")
-        return model
     if not models:
         raise FaceAtlasError("the library holds no faces: run `faceatlas index FOLDER` first")
     if len(models) > 1:
         raise FaceAtlasError(f"the library holds several embedding models "
-                             f"({', '.join(models)}): choose one with --model")
+                             f"({', '.join(models)}): choose one with --recognizer")
     return next(iter(models))
 
 

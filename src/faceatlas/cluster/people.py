@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..errors import FaceAtlasError
+from ..errors import FaceAtlasError, NotFoundError
 from ..store import CatalogStore, FaceRecord, Person
+from ..store.base import parse_person_ref, person_label
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,30 @@ class PersonSummary:
     hidden: bool
     fixed_faces: int
 
+    @property
+    def label(self) -> str:
+        """The name, or ``person #ID`` (accepted back by :func:`resolve_person`)."""
+        return person_label(self.id, self.name)
+
     def to_dict(self) -> dict[str, object]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "label": self.label}
 
 
-def resolve_person(store: CatalogStore, ref: str) -> Person:
-    """A person by id (digits) or by name (case-insensitive)."""
-    person = store.get_person(int(ref)) if ref.isdigit() else store.person_by_name(ref)
+def resolve_person(store: CatalogStore, ref: str | int) -> Person:
+    """The person a user means by ``ref``: a name (case-insensitive) first; ``#ID`` or
+    ``person #ID`` (the label of an unnamed person) for an id; plain digits are an id
+    only when no person has that name (:func:`~faceatlas.store.base.parse_person_ref`).
+    Raises :class:`~faceatlas.errors.NotFoundError` when there is no such person."""
+    if isinstance(ref, int):
+        person = store.get_person(ref)
+    else:
+        name, pid, id_only = parse_person_ref(ref)
+        person = None if id_only or not name else store.person_by_name(name)
+        if person is None and pid is not None:
+            person = store.get_person(pid)
     if person is None:
-        raise FaceAtlasError(f"no person '{ref}' in the library: see `faceatlas people` "
-                             "for ids and names")
+        raise NotFoundError(f"no person '{ref}' in the library: see `faceatlas people` "
+                            "for ids and names (write #ID for an id)")
     return person
 
 
@@ -101,7 +116,7 @@ def _existing_faces(store: CatalogStore, face_ids: Sequence[int]) -> dict[int, F
     found = store.faces(list(face_ids))
     missing = sorted(set(face_ids) - set(found))
     if missing:
-        raise FaceAtlasError(f"no face with id {missing[0]} in the library: see "
+        raise NotFoundError(f"no face with id {missing[0]} in the library: see "
                              "`faceatlas people show PERSON` for face ids")
     if not face_ids:
         raise FaceAtlasError("give at least one face id")

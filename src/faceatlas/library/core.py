@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from ..config import library_dir
-from ..errors import FaceAtlasError
+from ..errors import FaceAtlasError, NotFoundError
 from ..store import CATALOG_FILE, CatalogStore, open_store
 from .vectors import VectorIndexes
 
@@ -35,7 +35,7 @@ class Library:
         ``create=False`` a missing library is an error rather than made empty."""
         root = library_dir(library)
         if not create and not (root / CATALOG_FILE).is_file():
-            raise FaceAtlasError(f"no library at {root}: index photos first with "
+            raise NotFoundError(f"no library at {root}: index photos first with "
                                  f"`faceatlas index FOLDER --library {root}`")
         if root.exists() and not root.is_dir():
             raise FaceAtlasError(f"{root}: is a file, not a library folder")

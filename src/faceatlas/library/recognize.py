@@ -75,8 +75,10 @@ def quality_refusal(face: FaceRecord, min_quality: float) -> str | None:
 
 def enroll(library: Library, name: str, images: list[str | os.PathLike[str]],
            engine: FaceEngine, min_quality: float = ENROLL_MIN_QUALITY,
-           notes: str = "") -> tuple[Person, list[EnrollOutcome]]:
-    """Enrol ``name`` from ``images`` (see module docs). The person is created if new."""
+           notes: str = "") -> tuple[Person | None, list[EnrollOutcome]]:
+    """Enrol ``name`` from ``images`` (see module docs). A new person is created with
+    their first enrolled face: when every photo is refused, no person is left behind and
+    the person returned is ``None`` (unless they existed before)."""
     name = name.strip()
     if not name:
         raise FaceAtlasError("the person's name is empty")
@@ -88,16 +90,21 @@ def enroll(library: Library, name: str, images: list[str | os.PathLike[str]],
         if not os.path.isfile(path):
             raise FaceAtlasError(f"{raw}: no such file")
     Indexer(library, EngineSettings(), workers=0, engine=engine).run(list(paths))
-    person = store.person_by_name(name) or store.create_person(name, notes)
+    person = store.person_by_name(name)
     outcomes = []
     for path in paths:
         outcome = _enroll_one(library, person, path, min_quality)
+        if outcome.status == "enrolled" and person is None:  # first accepted face
+            person = store.create_person(name, notes)
+            outcome = _enroll_one(library, person, path, min_quality)
         outcomes.append(outcome)
     return person, outcomes
 
 
-def _enroll_one(library: Library, person: Person, path: str,
+def _enroll_one(library: Library, person: Person | None, path: str,
                 min_quality: float) -> EnrollOutcome:
+    """Enrol the largest face of ``path`` as ``person``; with ``person`` None, only say
+    whether it would be enrolled."""
     store = library.store
     rec = store.image_by_path(path)
     if rec is None or rec.status == "error":
@@ -110,7 +117,7 @@ def _enroll_one(library: Library, person: Person, path: str,
     refusal = quality_refusal(face, min_quality)
     if refusal is not None:
         return EnrollOutcome(path, "refused", refusal, face.id, face.quality, len(faces))
-    if face.person_id == person.id and face.assigned_by == "user":
+    if person is not None and face.person_id == person.id and face.assigned_by == "user":
         return EnrollOutcome(path, "already", "already enrolled", face.id, face.quality,
                              len(faces))
     if face.person_id is not None and face.assigned_by == "user":
@@ -118,7 +125,8 @@ def _enroll_one(library: Library, person: Person, path: str,
         label = person_label(other) if other else f"#{face.person_id}"
         return EnrollOutcome(path, "refused", f"this face is already enrolled as {label}",
                              face.id, face.quality, len(faces))
-    store.assign_faces([face.id], person.id, "user", decision="enroll")
+    if person is not None:
+        store.assign_faces([face.id], person.id, "user", decision="enroll")
     note = "" if len(faces) == 1 else f"largest of {len(faces)} faces"
     return EnrollOutcome(path, "enrolled", note, face.id, face.quality, len(faces))
 
@@ -132,7 +140,7 @@ def require_model(library: Library, model: str) -> None:
         raise ModelMismatchError(
             f"this library's faces are embedded with {', '.join(models)}, not {model}: run "
             f"with --recognizer {names}, or migrate the library with `faceatlas reembed "
-            f"--model {model_name(model)}`")
+            f"--recognizer {model_name(model)}`")
 
 
 # -- identification --------------------------------------------------------------------

@@ -176,22 +176,37 @@ class ModelRegistry:
         if not self._user_file.is_file():
             return []
         try:
-            data = json.loads(self._user_file.read_text())
-        except json.JSONDecodeError as exc:
+            data = json.loads(self._user_file.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ModelError(
                 f"{self._user_file} is not valid JSON ({exc}); fix or delete it") from None
-        return list(data) if isinstance(data, list) else []
+        except OSError as exc:
+            raise ModelError(f"{self._user_file} cannot be read ({exc})") from None
+        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+            raise ModelError(f"{self._user_file} is not a list of model entries (as "
+                             "`faceatlas models register` writes it); fix or delete it")
+        return data
 
     def _user_specs(self) -> list[ModelSpec]:
         specs = []
-        for raw in self._raw_user():
-            d = dict(raw)
-            d["file"] = ModelFile(**d["file"])  # type: ignore[arg-type]
-            inp = dict(d["input"])  # type: ignore[call-overload]
-            inp["size"] = tuple(inp["size"])
-            d["input"] = InputSpec(**inp)
-            fields = {f.name for f in dataclasses.fields(ModelSpec)}
-            specs.append(ModelSpec(**{k: v for k, v in d.items() if k in fields}))  # type: ignore[arg-type]
+        fields = {f.name for f in dataclasses.fields(ModelSpec)}
+        for i, raw in enumerate(self._raw_user()):
+            try:
+                d = dict(raw)
+                d["file"] = ModelFile(**d["file"])  # type: ignore[arg-type]
+                inp = dict(d["input"])  # type: ignore[call-overload]
+                inp["size"] = tuple(int(v) for v in inp["size"])
+                d["input"] = InputSpec(**inp)
+                spec = ModelSpec(**{k: v for k, v in d.items() if k in fields})  # type: ignore[arg-type]
+            except (KeyError, TypeError, ValueError) as exc:
+                what = f"'{raw['name']}'" if isinstance(raw.get("name"), str) else f"#{i + 1}"
+                raise ModelError(f"{self._user_file}: model entry {what} is malformed "
+                                 f"({type(exc).__name__}: {exc}); fix or delete it, then "
+                                 "register the model again") from None
+            if not isinstance(spec.name, str) or spec.task not in FAMILIES:
+                raise ModelError(f"{self._user_file}: model entry #{i + 1} has no valid "
+                                 "name or task; fix or delete it")
+            specs.append(spec)
         return specs
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..errors import NotFoundError
 from ..store import CatalogStore, SQLiteStore, open_store
 from ..store.base import ImageRecord
-from .errors import RelationsError
 from .occurrences import Occurrence, as_time
 
 _SQL = ("SELECT f.image_id, f.person_id, i.taken_at, i.mtime_ns FROM faces f "
@@ -103,6 +103,6 @@ def open_catalog(library: str | Path, include_hidden: bool = False) -> CatalogOc
 
     path = Path(library) / CATALOG_FILE
     if not path.is_file():
-        raise RelationsError(f"{library}: no catalog here ({CATALOG_FILE}); index the photos "
+        raise NotFoundError(f"{library}: no catalog here ({CATALOG_FILE}); index the photos "
                              "first with `faceatlas index`")
     return CatalogOccurrences(open_store(Path(library)), include_hidden)

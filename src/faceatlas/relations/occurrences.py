@@ -15,6 +15,7 @@ from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..store.base import parse_person_ref
 from .errors import RelationsError, UnknownPersonError
 
 
@@ -112,14 +113,22 @@ class CsvOccurrences:
 
 
 def resolve_person(text: str | int, names: Mapping[int, str]) -> int:
-    """A person id from an id or a (case-insensitive, unique) name."""
-    if isinstance(text, int) or str(text).strip().lstrip("-").isdigit():
-        return int(text)
-    wanted = str(text).strip().casefold()
-    hits = sorted(pid for pid, name in names.items() if name.casefold() == wanted)
+    """A person id from a (case-insensitive, unique) name, ``#ID`` / ``person #ID``, or
+    digits when no one has that name: the rule of
+    :func:`~faceatlas.store.base.parse_person_ref`, as in every other command."""
+    if isinstance(text, int):
+        return text
+    name, pid, id_only = parse_person_ref(str(text))
+    if id_only:
+        assert pid is not None
+        return pid
+    wanted = name.casefold()
+    hits = sorted(p for p, n in names.items() if n and n.casefold() == wanted)
     if len(hits) == 1:
         return hits[0]
     if hits:
         raise UnknownPersonError(f"'{text}' names {len(hits)} people (ids "
-                                 f"{', '.join(map(str, hits))}); use the id instead")
-    raise UnknownPersonError(f"no person named '{text}'; use a person id or an exact name")
+                                 f"{', '.join(map(str, hits))}); use #ID instead")
+    if pid is not None:
+        return pid
+    raise UnknownPersonError(f"no person named '{text}'; use a name or #ID")

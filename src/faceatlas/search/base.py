@@ -43,10 +43,10 @@ class VectorIndex(Protocol):
 class IndexFileError(FaceAtlasError):
     """A saved index file is missing, truncated, corrupt or of another model."""
 
-    exit_code = 7
+    exit_code = 6
 
 
 class VectorError(FaceAtlasError):
     """Vectors or ids handed to an index are malformed (shape, norm, duplicates...)."""
 
-    exit_code = 8
+    exit_code = 1

@@ -7,6 +7,7 @@ from pathlib import Path
 from .base import (
     CatalogError,
     CatalogStore,
+    ConstraintError,
     Decision,
     DiskFullError,
     Erasure,
@@ -30,6 +31,7 @@ def open_store(library: Path) -> CatalogStore:
     return SQLiteStore(Path(library) / CATALOG_FILE)
 
 
-__all__ = ["CATALOG_FILE", "CatalogError", "CatalogStore", "Decision", "DiskFullError",
+__all__ = ["CATALOG_FILE", "CatalogError", "CatalogStore", "ConstraintError",
+           "Decision", "DiskFullError",
            "Erasure", "ErasureCounts", "FaceFilter", "FaceRecord", "ImageInfo", "ImageRecord",
            "NewFace", "OptOutTemplate", "Person", "SQLiteStore", "SaveResult", "open_store"]

@@ -117,6 +117,34 @@ class Person:
     do_not_recognise: bool = False
     created_at: str = ""
 
+    @property
+    def label(self) -> str:
+        """The person's name, or ``person #ID`` for an unnamed one (see
+        :func:`person_label`)."""
+        return person_label(self.id, self.name)
+
+
+def person_label(person_id: int, name: str | None = None) -> str:
+    """How a person is shown: their name, or ``person #ID`` when unnamed. Every command
+    that takes a person accepts this label back (:func:`parse_person_ref`)."""
+    return name or f"person #{person_id}"
+
+
+def parse_person_ref(ref: str) -> tuple[str, int | None, bool]:
+    """Read a reference to a person typed by a user: ``(name, id, id_only)``.
+
+    ``#12`` and ``person #12`` (the label of an unnamed person) mean id 12 only
+    (``id_only``); any other text is a name first, and, when it is all digits, id as a
+    fallback when no person has that name (so a person named ``2019`` wins over id 2019;
+    write ``#2019`` for the id).
+    """
+    text = ref.strip()
+    lowered = text.casefold()
+    for prefix in ("person #", "#"):
+        if lowered.startswith(prefix) and text[len(prefix):].strip().isdigit():
+            return text, int(text[len(prefix):].strip()), True
+    return text, (int(text) if text.isdigit() else None), False
+
 
 @dataclass(frozen=True, kw_only=True)
 class Decision:
@@ -219,7 +247,8 @@ class CatalogStore(Protocol):
         """Integrity problems found (empty when the catalog is consistent)."""
 
     def stats(self) -> dict[str, int]:
-        """Row counts: images (and per status), faces, embeddings, people, decisions."""
+        """Row counts: images (and per status), faces, embeddings, people, decisions, and
+        ``unassigned`` faces (linked to no person)."""
 
     # -- images ------------------------------------------------------------------------
     def get_image(self, image_id: int) -> ImageRecord | None:
@@ -348,10 +377,18 @@ class CatalogStore(Protocol):
 class CatalogError(FaceAtlasError):
     """The catalog cannot be opened or written (locked, corrupt, newer schema...)."""
 
-    exit_code = 7
+    exit_code = 6
 
 
 class DiskFullError(CatalogError):
     """The catalog could not be written because the disk (or its size limit) is full."""
 
-    exit_code = 8
+    exit_code = 11
+
+
+class ConstraintError(FaceAtlasError):
+    """A change conflicts with what the catalog holds (a name already taken, a face or
+    person that another change removed...): the catalog is fine, the change was not
+    made."""
+
+    exit_code = 1

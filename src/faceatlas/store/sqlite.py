@@ -24,6 +24,7 @@ import numpy as np
 from .base import (
     AssignedBy,
     CatalogError,
+    ConstraintError,
     Decision,
     DiskFullError,
     Erasure,
@@ -80,6 +81,9 @@ class SQLiteStore:
             yield
         except sqlite3.OperationalError as exc:
             raise self._translate(exc) from None
+        except sqlite3.IntegrityError as exc:
+            raise ConstraintError(f"{self.path}: the change conflicts with the catalog "
+                                  f"({exc}); nothing was changed") from None
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"{self.path}: the catalog is damaged ({exc}); restore it "
                                "from a backup or index the photos into a new library") from None
@@ -158,6 +162,8 @@ class SQLiteStore:
             out["images"] += n
         for table in ("faces", "embeddings", "people", "decisions"):
             out[table] = int(self._query(f"SELECT COUNT(*) FROM {table}")[0][0])
+        out["unassigned"] = int(self._query(
+            "SELECT COUNT(*) FROM faces WHERE person_id IS NULL")[0][0])
         return out
 
     # -- images ------------------------------------------------------------------------
