@@ -5,6 +5,7 @@ gives the same face."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import struct
 import zlib
@@ -122,13 +123,25 @@ def _assert_clean_failure(result, expect: str, code: int) -> None:  # type: igno
     assert lines[0].startswith("error:") and expect in lines[0]
 
 
+def _assert_json_failure(result, expect: str, code: int) -> dict:  # type: ignore[no-untyped-def]
+    """With --json: one JSON document on stdout holding the error, nothing on stderr."""
+    assert result.exit_code == code, result.output
+    assert result.stderr == ""
+    doc = json.loads(result.stdout)
+    assert doc["error"]["exit_code"] == code and expect in doc["error"]["message"]
+    return doc
+
+
 @pytest.mark.parametrize("kind", sorted(BAD_REASONS))
 def test_bad_input_cli(kind: str, bad_files: dict[str, Path]) -> None:
     path = str(bad_files[kind])
-    for args in (["detect", path], ["embed", path, "--json"], ["verify", path, path]):
+    for args in (["detect", path], ["verify", path, path]):
         result = _cli(*args)
         _assert_clean_failure(result, BAD_REASONS[kind], ImageError.exit_code)
         assert result.stdout == ""
+    doc = _assert_json_failure(_cli("embed", path, "--json"), BAD_REASONS[kind],
+                               ImageError.exit_code)
+    assert doc["error"]["type"] == "ImageError"
 
 
 @pytest.fixture(scope="module")
@@ -148,9 +161,9 @@ def test_no_face_library(engine: FaceEngine, gradient: Path) -> None:
 
 
 def test_no_face_cli(gradient: Path, portraits: Path) -> None:
-    result = _cli("detect", str(gradient), "--json")
-    _assert_clean_failure(result, "no face", NoFaceError.exit_code)
-    assert '"faces": []' in result.stdout
+    doc = _assert_json_failure(_cli("detect", str(gradient), "--json"), "no face",
+                               NoFaceError.exit_code)
+    assert doc["faces"] == []
     _assert_clean_failure(_cli("embed", str(gradient)), "no face", NoFaceError.exit_code)
     _assert_clean_failure(_cli("verify", str(portraits / SAMPLE), str(gradient)), "no face",
                           NoFaceError.exit_code)

@@ -210,7 +210,7 @@ def test_reembed_migrates_identify_to_the_new_model(lib: Path, home: ModelRegist
     with Library.open(lib) as opened:
         links = {p.id: [f.id for f in opened.store.person_faces(p.id)]
                  for p in opened.store.people()}
-        with pytest.raises(ModelMismatchError, match="reembed --model sface-rgb"):
+        with pytest.raises(ModelMismatchError, match="reembed --recognizer sface-rgb"):
             identify(opened, new, portraits / "person_a_2.jpg", threshold=t)
     old_answers = _answers(lib, engine, portraits)
     out = runner.invoke(app, ["reembed", "--recognizer", "sface-rgb", "--library", str(lib),

@@ -36,9 +36,9 @@ def detect(
         if draw is not None:
             _draw(bgr, faces, draw)
         if as_json:
-            print_json({"image": str(image), "width": bgr.shape[1], "height": bgr.shape[0],
-                        "faces": [f.to_dict() for f in faces]})
-            _require_faces(faces, image)
+            _print_result({"image": str(image), "width": bgr.shape[1],
+                           "height": bgr.shape[0], "faces": [f.to_dict() for f in faces]},
+                          faces, image)
             return
         table = Table(title=f"{len(faces)} face(s) in {image}")
         for col in ("#", "box (x, y, w, h)", "score", "quality"):
@@ -52,11 +52,27 @@ def detect(
     guarded(run)
 
 
+def _no_face(image: Path) -> NoFaceError:
+    return NoFaceError(f"{image}: no face found (try a smaller --min-face)")
+
+
 def _require_faces(faces: list[Face], image: Path) -> None:
     """After printing the (empty) result, exit non-zero when no face was found, so that
     scripts can tell an image without faces from one with faces."""
     if not faces:
-        raise NoFaceError(f"{image}: no face found (try a smaller --min-face)")
+        raise _no_face(image)
+
+
+def _print_result(data: dict[str, object], faces: list[Face], image: Path) -> None:
+    """Print a JSON result; without faces, with its ``error`` (one JSON document) and the
+    no-face exit code."""
+    if faces:
+        print_json(data)
+        return
+    exc = _no_face(image)
+    print_json({**data, "error": {"type": type(exc).__name__, "message": str(exc),
+                                  "exit_code": exc.exit_code}})
+    raise typer.Exit(exc.exit_code)
 
 
 def _draw(bgr, faces, out: Path) -> None:
@@ -95,10 +111,10 @@ def embed(
         data = {"image": str(image), "model": engine.model_id,
                 "faces": [f.to_dict(with_embedding=True) for f in faces]}
         if as_json:
-            print_json(data)
-        else:
-            console.print(f"{len(faces)} face(s), model {engine.model_id}, "
-                          f"dimension {engine.recognizer.spec.embedding_dim}")
+            _print_result(data, faces, image)
+            return
+        console.print(f"{len(faces)} face(s), model {engine.model_id}, "
+                      f"dimension {engine.recognizer.spec.embedding_dim}")
         _require_faces(faces, image)
 
     guarded(run)

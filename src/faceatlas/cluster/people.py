@@ -60,16 +60,15 @@ def resolve_person(store: CatalogStore, ref: str | int) -> Person:
     ``person #ID`` (the label of an unnamed person) for an id; plain digits are an id
     only when no person has that name (:func:`~faceatlas.store.base.parse_person_ref`).
     Raises :class:`~faceatlas.errors.NotFoundError` when there is no such person."""
-    if isinstance(ref, int):
-        person = store.get_person(ref)
-    else:
-        name, pid, id_only = parse_person_ref(ref)
-        person = None if id_only or not name else store.person_by_name(name)
-        if person is None and pid is not None:
-            person = store.get_person(pid)
+    name, pid, id_only = (str(ref), ref, True) if isinstance(ref, int) \
+        else parse_person_ref(ref)
+    person = None if id_only or not name else store.person_by_name(name)
+    if person is None and pid is not None:
+        person = store.get_person(pid)
     if person is None:
-        raise NotFoundError(f"no person '{ref}' in the library: see `faceatlas people` "
-                            "for ids and names (write #ID for an id)")
+        what = f"person #{pid}" if id_only else f"person named '{name}'"
+        raise NotFoundError(f"no {what} in the library: see `faceatlas people` for names "
+                            "and ids (write #ID for an id)")
     return person
 
 

@@ -39,7 +39,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from ..errors import FaceAtlasError
+from ..errors import FaceAtlasError, NotFoundError
 
 ImageStatus = Literal["ok", "noface", "error"]
 AssignedBy = Literal["auto", "user"]
@@ -386,9 +386,15 @@ class DiskFullError(CatalogError):
     exit_code = 11
 
 
-class ConstraintError(FaceAtlasError):
+class ConstraintError(CatalogError):
     """A change conflicts with what the catalog holds (a name already taken, a face or
     person that another change removed...): the catalog is fine, the change was not
     made."""
 
     exit_code = 1
+
+
+class RecordNotFoundError(CatalogError, NotFoundError):
+    """A change names a person (or other record) that the catalog does not hold."""
+
+    exit_code = NotFoundError.exit_code

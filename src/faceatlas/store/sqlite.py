@@ -36,6 +36,7 @@ from .base import (
     NewFace,
     OptOutTemplate,
     Person,
+    RecordNotFoundError,
     SaveResult,
 )
 from .schema import MIGRATIONS, SCHEMA_VERSION
@@ -420,7 +421,7 @@ class SQLiteStore:
 
     def create_person(self, name: str | None, notes: str = "") -> Person:
         if name is not None and self.person_by_name(name) is not None:
-            raise CatalogError(f"a person named '{name}' already exists")
+            raise ConstraintError(f"a person named '{name}' already exists")
         with self._tx() as c:
             pid = int(c.execute("INSERT INTO people (name, notes, created_at) VALUES (?,?,?)",
                                 (name, notes, _now())).lastrowid or 0)
@@ -447,7 +448,7 @@ class SQLiteStore:
                   "do_not_recognise": do_not_recognise}
         changes = {k: v for k, v in fields.items() if v is not None}
         if self.get_person(person_id) is None:
-            raise CatalogError(f"no person with id {person_id}")
+            raise RecordNotFoundError(f"no person with id {person_id}")
         if changes:
             sets = ", ".join(f"{k} = ?" for k in changes)
             try:
@@ -456,7 +457,7 @@ class SQLiteStore:
                               (*changes.values(), person_id))
             except CatalogError as exc:
                 if "UNIQUE" in str(exc):
-                    raise CatalogError(f"a person named '{name}' already exists") from None
+                    raise ConstraintError(f"a person named '{name}' already exists") from None
                 raise
         person = self.get_person(person_id)
         assert person is not None
@@ -497,7 +498,7 @@ class SQLiteStore:
         images = sorted({int(i) for i in erasure.image_ids})
         people = sorted({int(i) for i in erasure.person_ids})
         if set(people) & set(erasure.optout):
-            raise CatalogError("a person cannot be both deleted and opted out")
+            raise ConstraintError("a person cannot be both deleted and opted out")
         with self._tx() as c:
             faces = sorted({int(i) for i in erasure.face_ids} | set(self._face_ids_of(c, images)))
 
@@ -515,7 +516,7 @@ class SQLiteStore:
                     c, f"DELETE FROM decisions WHERE {column} IN ({{marks}})", people))
             for pid, templates in erasure.optout.items():
                 if c.execute("SELECT 1 FROM people WHERE id = ?", (pid,)).fetchone() is None:
-                    raise CatalogError(f"no person with id {pid}")
+                    raise RecordNotFoundError(f"no person with id {pid}")
                 for model, (vector, n) in templates.items():
                     vec = np.asarray(vector, np.float32).reshape(-1)
                     c.execute("INSERT OR REPLACE INTO optout_templates (person_id, model, dim, "
@@ -572,7 +573,7 @@ class SQLiteStore:
     def snapshot(self, dest: str | os.PathLike[str]) -> None:
         target_path = Path(dest)
         if target_path.exists():
-            raise CatalogError(f"{target_path}: already exists; the snapshot needs a new file")
+            raise ConstraintError(f"{target_path}: already exists; the snapshot needs a new file")
         with self._errors():
             target = sqlite3.connect(str(target_path), isolation_level=None)
             try:
@@ -585,14 +586,14 @@ class SQLiteStore:
     def rewrite_paths(self, old_prefix: str, new_prefix: str) -> int:
         old, new = old_prefix.rstrip("/\\"), new_prefix.rstrip("/\\")
         if not old or not new:
-            raise CatalogError("path prefixes to rewrite must not be empty or '/'")
+            raise ConstraintError("path prefixes to rewrite must not be empty or '/'")
         match = "substr(a.path, 1, length(?) + 1) = ? || '/'"
         with self._tx() as c:
             clash = c.execute(f"SELECT b.path FROM images a JOIN images b ON b.path = ? || "
                               f"substr(a.path, length(?) + 1) WHERE {match} LIMIT 1",
                               (new, old, old, old)).fetchone()
             if clash is not None:
-                raise CatalogError(f"rewriting {old} to {new} would give two photos the path "
+                raise ConstraintError(f"rewriting {old} to {new} would give two photos the path "
                                    f"{clash[0]}; choose other prefixes")
             return int(c.execute(
                 "UPDATE images SET path = ? || substr(path, length(?) + 1), "
