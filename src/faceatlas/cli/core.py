@@ -108,7 +108,7 @@ def embed(
     def run() -> None:
         engine = get_engine(detector, recognizer, backend, min_face)
         faces = engine.analyze(image)
-        data = {"image": str(image), "model": engine.model_id,
+        data: dict[str, object] = {"image": str(image), "model": engine.model_id,
                 "faces": [f.to_dict(with_embedding=True) for f in faces]}
         if as_json:
             _print_result(data, faces, image)

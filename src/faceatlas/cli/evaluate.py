@@ -45,6 +45,10 @@ def lfw(
     """LFW 10-fold accuracy (mean ± std), AUC, EER and TAR at FAR 1e-3."""
 
     def run() -> None:
+        if out is not None:
+            from ..evaluation.plots import require_plots
+
+            require_plots("evaluate lfw --out")
         from ..evaluation.lfw import (
             LfwEmbeddings,
             embed_archive,
@@ -117,6 +121,10 @@ def pairs_cmd(
         from ..evaluation.pairs_csv import evaluate_pairs
         from ..verification import resolve_threshold
 
+        if out is not None:
+            from ..evaluation.plots import require_plots
+
+            require_plots("evaluate pairs --out")
         if csv_path is None:
             raise DatasetError("give the pairs CSV: faceatlas evaluate pairs PAIRS.csv")
         engine = get_engine(detector, recognizer, backend, min_face)

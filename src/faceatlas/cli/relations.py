@@ -265,10 +265,15 @@ def draw(out: Path = typer.Argument(..., help="PNG file to write."),
          seed: int = typer.Option(0, "--seed", help="Layout seed."),
          library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
          include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
-    """Draw the graph (faces as nodes, edge width by shared photos) to a PNG."""
-    from ..relations.render import draw_graph, select_people
+    """Draw the graph (faces as nodes, edge width by shared photos) to a PNG (needs the
+    ``plots`` extra)."""
 
     def run() -> None:
+        from ..extras import require
+
+        require("matplotlib.pyplot", "relations draw")
+        from ..relations.render import draw_graph, select_people
+
         source, rg = load(library, occurrences, include_hidden, not as_json)
         pid = None if person is None else _person(source, rg, person)
         drawn = select_people(rg, max_people, pid)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from sklearn.metrics import roc_auc_score, roc_curve
 
 from ..errors import DatasetError
 
@@ -27,14 +26,22 @@ def _check(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def roc(scores: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(far, tar, thresholds)`` over every distinct threshold, FAR increasing."""
     s, y = _check(scores, labels)
-    far, tar, thr = roc_curve(y, s, drop_intermediate=False)
+    order = np.argsort(-s, kind="stable")
+    s_sorted, y_sorted = s[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(s_sorted)), s.size - 1]  # end of each score run
+    tp = np.cumsum(y_sorted, dtype=np.float64)[last]
+    fp = (last + 1) - tp
+    # scikit-learn's roc_curve(drop_intermediate=False): starts at (0, 0), threshold inf
+    far = np.r_[0.0, fp] / fp[-1]
+    tar = np.r_[0.0, tp] / tp[-1]
+    thr = np.r_[np.inf, s_sorted[last]]
     return far, tar, thr
 
 
 def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     """Area under the ROC curve."""
-    s, y = _check(scores, labels)
-    return float(roc_auc_score(y, s))
+    far, tar, _ = roc(scores, labels)
+    return float(np.sum(np.diff(far) * (tar[1:] + tar[:-1])) / 2.0)
 
 
 def eer(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:

@@ -1,15 +1,30 @@
-"""PNG plots of a verification run (matplotlib, no display needed)."""
+"""PNG plots of a verification run (matplotlib, no display needed; the ``plots``
+extra: ``pip install 'faceatlas[plots]'``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
-from scipy.stats import norm
+from scipy.special import ndtri  # the standard normal quantile (DET axes)
 
+from ..extras import require
 from .metrics import roc
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def require_plots(feature: str = "plotting") -> None:
+    """Stop with a clear message now (before long work) when matplotlib is missing."""
+    require("matplotlib.figure", feature)
+
+
+def _new_figure(**kwargs: Any) -> Figure:
+    figure: Any = require("matplotlib.figure", "plotting").Figure
+    return figure(**kwargs)
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -32,7 +47,7 @@ def plot_roc(runs: Mapping[str, tuple[np.ndarray, np.ndarray]], path: Path,
              title: str = "ROC") -> Path:
     """True accept rate against false accept rate (log scale), one curve per run
     (``{name: (scores, labels)}``)."""
-    fig = Figure(figsize=(5, 4))
+    fig = _new_figure(figsize=(5, 4))
     ax = fig.add_subplot()
     for name, (far, tar) in _curves(runs).items():
         keep = far > 0
@@ -50,18 +65,18 @@ def plot_det(runs: Mapping[str, tuple[np.ndarray, np.ndarray]], path: Path,
              title: str = "DET") -> Path:
     """Detection error trade-off: false reject against false accept rate, both on
     normal-deviate axes."""
-    fig = Figure(figsize=(5, 4))
+    fig = _new_figure(figsize=(5, 4))
     ax = fig.add_subplot()
     eps = 1e-5
     ticks = np.array([1e-4, 1e-3, 1e-2, 0.05, 0.2, 0.5])
     for name, (far, tar) in _curves(runs).items():
         frr = 1.0 - tar
-        ax.plot(norm.ppf(np.clip(far, eps, 1 - eps)), norm.ppf(np.clip(frr, eps, 1 - eps)),
+        ax.plot(ndtri(np.clip(far, eps, 1 - eps)), ndtri(np.clip(frr, eps, 1 - eps)),
                 label=name)
-    ax.set_xticks(norm.ppf(ticks), [f"{t:g}" for t in ticks])
-    ax.set_yticks(norm.ppf(ticks), [f"{t:g}" for t in ticks])
-    ax.set_xlim(norm.ppf(eps), norm.ppf(0.5))
-    ax.set_ylim(norm.ppf(eps), norm.ppf(0.5))
+    ax.set_xticks(ndtri(ticks), [f"{t:g}" for t in ticks])
+    ax.set_yticks(ndtri(ticks), [f"{t:g}" for t in ticks])
+    ax.set_xlim(ndtri(eps), ndtri(0.5))
+    ax.set_ylim(ndtri(eps), ndtri(0.5))
     ax.set_xlabel("false accept rate")
     ax.set_ylabel("false reject rate")
     ax.set_title(title)
@@ -75,7 +90,7 @@ def plot_histogram(scores: np.ndarray, labels: np.ndarray, path: Path,
     """Genuine and impostor similarity histograms, with an optional threshold line."""
     s = np.asarray(scores, np.float64)
     y = np.asarray(labels, bool)
-    fig = Figure(figsize=(5, 3.5))
+    fig = _new_figure(figsize=(5, 3.5))
     ax = fig.add_subplot()
     bins = np.linspace(min(-0.2, float(s.min())), 1.0, 60).tolist()
     ax.hist(s[~y], bins=bins, alpha=0.6, label=f"impostor ({(~y).sum()})", color="tab:red")
