@@ -58,7 +58,7 @@ def main() -> None:
 
     env = _env()
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    for name, argv in COMMANDS.items():  # warm the file cache once
+    for argv in COMMANDS.values():  # warm the file cache once
         subprocess.run([sys.executable, *argv], env=env, capture_output=True, check=True)
     for _ in range(args.runs):
         for name, argv in COMMANDS.items():

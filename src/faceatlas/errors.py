@@ -2,25 +2,8 @@
 message is one actionable line; the CLI prints it without a traceback and exits with the
 class's ``exit_code``.
 
-Exit codes of the ``faceatlas`` command (one per error class; the README has the table):
-
-====  =====================================================================
-code  meaning
-====  =====================================================================
-0     success
-1     any other error (bad value, conflict with the catalog, cancelled...)
-2     usage: unknown command or option, missing argument (from the parser)
-3     not found: no such person, face, photo, library or model name
-4     no face: an image holds no (usable) face where one was required
-5     model mismatch: embeddings of different recognition models
-6     damaged or unusable catalog or vector index (corrupt, locked, newer)
-7     unreadable input image (missing, empty, corrupt, too large)
-8     model could not be found, verified, downloaded or loaded
-9     bad export archive
-10    bad evaluation dataset (archive, pairs file, CSV)
-11    disk full: stopped, what was saved is kept
-130   interrupted (Ctrl-C): what was done is kept
-====  =====================================================================
+Exit codes of the ``faceatlas`` command: one per error class, listed in
+:data:`EXIT_CODES` (the README has the same table).
 """
 
 from __future__ import annotations
@@ -29,6 +12,23 @@ from __future__ import annotations
 USAGE_EXIT_CODE = 2
 #: Exit code of an interrupted command.
 INTERRUPTED_EXIT_CODE = 130
+
+#: Every exit code of the ``faceatlas`` command and what it means (the README's table).
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "any other error (bad value, conflict with the catalog, cancelled, missing extra)",
+    USAGE_EXIT_CODE: "usage: unknown command or option, missing argument",
+    3: "not found: no such person, face, photo or library",
+    4: "no face: an image holds no (usable) face where one was required",
+    5: "model mismatch: embeddings of different recognition models",
+    6: "damaged or unusable catalog or vector index (corrupt, locked, newer schema)",
+    7: "unreadable input image (missing, empty, corrupt, too large)",
+    8: "model unknown, or not found, verified, downloaded or loaded",
+    9: "bad export archive",
+    10: "bad evaluation dataset (archive, pairs file, CSV)",
+    11: "stopped early (disk full, worker died): what was saved is kept",
+    INTERRUPTED_EXIT_CODE: "interrupted (Ctrl-C): what was done is kept",
+}
 
 
 class FaceAtlasError(Exception):

@@ -45,7 +45,8 @@ class LibraryStatus:
     named_people: int
     hidden_people: int
     opted_out_people: int
-    embeddings: dict[str, int]
+    embeddings: dict[str, int]  # model id -> faces embedded with it
+    embedding_dims: dict[str, int]
     indexes: list[IndexState] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,7 +79,8 @@ def library_status(library: Library) -> LibraryStatus:
     store = library.store
     stats = store.stats()
     people = store.people()
-    models = store.embedding_models()
+    models = store.embedding_models()  # model id -> dimension
+    counts = {m: len(store.face_ids(m)) for m in sorted(models)}
     catalog = Path(getattr(store, "path", library.root / "catalog.sqlite"))
     wal = catalog.with_name(catalog.name + "-wal")
     store_info = {"kind": type(store).__name__.removesuffix("Store").lower() or "catalog",
@@ -92,4 +94,4 @@ def library_status(library: Library) -> LibraryStatus:
         named_people=sum(bool(p.name) for p in people),
         hidden_people=sum(p.hidden for p in people),
         opted_out_people=sum(p.do_not_recognise for p in people),
-        embeddings=dict(models), indexes=[index_state(library, m) for m in sorted(models)])
+        embeddings=counts, embedding_dims=dict(models), indexes=[index_state(library, m) for m in sorted(models)])
