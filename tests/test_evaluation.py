@@ -130,6 +130,7 @@ def test_embed_archive_uses_fallback_for_faceless_image(lfw_dir: Path,
 
 
 def test_cli_lfw_json(lfw_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")  # --out draws plots: the [plots] extra (in .ci/run)
     out = tmp_path / "report"
     res = runner.invoke(app, ["evaluate", "lfw", "--archive", str(lfw_dir / "lfw-deepfunneled.tgz"),
                               "--pairs", str(lfw_dir / "pairs.txt"), "--json", "--out", str(out)])
