@@ -27,7 +27,8 @@ from rich.progress import (
 from rich.text import Text
 from typer.core import TyperGroup
 
-# Typer >= 0.26 ships its own copy of click (``typer._click``); older ones use click.
+# Recent Typer releases ship their own copy of click (``typer._click``); older ones use
+# click itself.
 _click: Any = getattr(typer.core, "_click", None) or import_module("click")
 
 console = Console()

@@ -94,4 +94,5 @@ def library_status(library: Library) -> LibraryStatus:
         named_people=sum(bool(p.name) for p in people),
         hidden_people=sum(p.hidden for p in people),
         opted_out_people=sum(p.do_not_recognise for p in people),
-        embeddings=counts, embedding_dims=dict(models), indexes=[index_state(library, m) for m in sorted(models)])
+        embeddings=counts, embedding_dims=dict(models),
+        indexes=[index_state(library, m) for m in sorted(models)])
