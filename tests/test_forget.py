@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from faceatlas import FaceEngine
 from faceatlas.cli.main import app
-from faceatlas.library import Indexer, Library
 from faceatlas.cluster.templates import person_templates
+from faceatlas.library import Indexer, Library
 from faceatlas.library.recognize import enroll, identify, search
 from faceatlas.privacy.erasure import execute, sweep_faces
 from faceatlas.privacy.forget import plan_forget_person
