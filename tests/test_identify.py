@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -284,3 +285,28 @@ def test_bad_filter_values_are_clear_errors(library: Path, portraits: Path) -> N
                                   str(library), *args])
         assert out.exit_code != 0 and message in out.output
         assert "Traceback" not in out.output
+
+
+def test_a_person_split_in_two_is_no_rival_to_itself(library: Path, portraits: Path,
+                                                      engine: FaceEngine,
+                                                      tmp_path: Path) -> None:
+    """Person A's second photo in an unnamed automatic person: a face matching both is
+    still named (the margin is over the best *other* person), and the margin still
+    applies to real rivals."""
+    work = tmp_path / "lib"
+    shutil.copytree(library, work)
+    with Library.open(work) as lib:
+        store = lib.store
+        rec = store.image_by_path(str(library.parent / "home2021" / "person_a_2.jpg"))
+        assert rec is not None
+        [face] = store.faces_of_image(rec.id)
+        unnamed = store.create_person(None)
+        store.assign_faces([face.id], unnamed.id, "auto")
+        [ident] = identify(lib, engine, portraits / "person_a_1.jpg", margin=0.5).faces
+        a = next(m for m in ident.matches if m.person == "Person A")
+        twin = next(m for m in ident.matches if m.person_id == unnamed.id)
+        assert a.similarity - twin.similarity < 0.5  # the raw runner-up is within 0.5...
+        assert ident.decision == "Person A"          # ...but it is Person A split in two
+        assert ident.margin is not None and ident.margin >= 0.5
+        [strict] = identify(lib, engine, portraits / "person_a_1.jpg", margin=0.99).faces
+        assert strict.decision == "unknown" and "too close to call" in strict.reason

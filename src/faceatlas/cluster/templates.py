@@ -192,6 +192,13 @@ class Gallery:
         starts = np.flatnonzero(np.r_[True, self.owner[1:] != self.owner[:-1]])
         return np.asarray(np.maximum.reduceat(sims, starts, axis=1), np.float32)
 
+    def twins(self, j: int, threshold: float) -> np.ndarray:
+        """(P,) bool: the people whose template matches person ``people[j]``'s (best
+        mode-to-mode similarity at or above ``threshold``), ``j`` itself included: most
+        likely one person split in two (two clusters, or a named and an unnamed one)."""
+        own = self.modes[self.owner == self.people[j]]
+        return self.person_scores(own).max(axis=0) >= threshold
+
     def ranked(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The ``k`` best (person id, similarity) for one query, best first."""
         scores = self.person_scores(query)[0]

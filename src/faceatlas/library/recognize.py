@@ -146,7 +146,7 @@ PROBE_MIN_QUALITY = 0.35
 PROBE_MIN_SIZE = 32
 #: A name needs the best person this much above the runner-up (cosine); chosen by
 #: ``bench/open_set.py`` on its development split (docs/benchmarks.md).
-IDENTIFY_MARGIN = 0.0
+IDENTIFY_MARGIN = 0.125
 
 
 @dataclass(frozen=True)
@@ -168,10 +168,17 @@ def probe_refusal(quality: float, box: tuple[float, float, float, float]) -> str
     return None
 
 
-def open_set_decisions(scores: np.ndarray, threshold: float, margin: float
+def open_set_decisions(scores: np.ndarray, threshold: float, margin: float,
+                       gallery: Gallery | None = None
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Open-set decisions from (n, P) person scores: (index of the person named or -1,
-    best score, margin over the runner-up; +inf with a single person)."""
+    """Open-set decisions from (n, P) person scores (``gallery.people`` order): (index of
+    the person named or -1, best score, margin over the runner-up; +inf without one).
+
+    A face is named when its best score reaches ``threshold`` and leads the runner-up by
+    ``margin``. With ``gallery``, the runner-up is the best person whose template does not
+    itself match the best person's at ``threshold`` (:meth:`Gallery.twins`): a person
+    split into two people (say a named one and an unnamed cluster) is no rival to itself.
+    """
     s = np.asarray(scores, np.float32)
     n = len(s)
     if s.ndim != 2 or s.shape[1] == 0:
@@ -182,6 +189,14 @@ def open_set_decisions(scores: np.ndarray, threshold: float, margin: float
     best = s[rows, order[:, 0]]
     second = s[rows, order[:, 1]] if s.shape[1] > 1 else np.full(n, -np.inf, np.float32)
     gap = best - second
+    if gallery is not None and margin > 0:
+        twins: dict[int, np.ndarray] = {}
+        for i in np.flatnonzero((best >= threshold) & (gap < margin)):
+            j = int(order[i, 0])
+            if j not in twins:
+                twins[j] = gallery.twins(j, threshold)
+            rivals = np.where(twins[j], -np.inf, s[i])
+            gap[i] = best[i] - rivals.max()
     named = (best >= threshold) & (gap >= margin)
     return np.where(named, order[:, 0], -1), best, gap
 
@@ -267,7 +282,8 @@ class IdentifyGallery:
                 ident.reason = "nobody to compare with"
             return out
         scores = self.gallery.person_scores(np.stack([f.embedding.vector for f in faces]))
-        named, best, gap = open_set_decisions(scores, self.threshold.value, self.margin)
+        named, best, gap = open_set_decisions(scores, self.threshold.value, self.margin,
+                                              self.gallery)
         t = self.threshold.value
         for i, ident in enumerate(out):
             order = np.argsort(-scores[i], kind="stable")[:top_k]
@@ -286,10 +302,9 @@ class IdentifyGallery:
             elif best[i] < t:
                 ident.reason = f"best similarity {best[i]:.3f} is below the threshold {t:.3f}"
             else:
-                runner_up = ident.matches[1]
-                ident.reason = (f"too close to call: {top.person} {top.similarity:.3f}, "
-                                f"{runner_up.person} {runner_up.similarity:.3f} (margin "
-                                f"{gap[i]:.3f} < {self.margin:.3f})")
+                ident.reason = (f"too close to call: {top.person} {top.similarity:.3f} "
+                                f"leads the next person by {gap[i]:.3f} < margin "
+                                f"{self.margin:.3f}")
         return out
 
 
