@@ -48,12 +48,15 @@ from pathlib import Path
 
 import numpy as np
 
-from faceatlas.cluster.templates import Gallery, PersonTemplate
+from faceatlas.cluster.templates import MODE_DISTANCE, Gallery, PersonTemplate
 from faceatlas.library.recognize import IDENTIFY_MARGIN, open_set_decisions, probe_refusal
 from faceatlas.verification import resolve_threshold
 from faceatlas.verification.openset import DEFAULT_FPIR, resolve_openset_threshold
 
-MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2)
+MARGINS = (0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2)
+DISTANCES = (0.4, 0.5, 0.6, 0.7, 0.8, 2.0)  # 2.0: one mean per person
+ENROLMENTS = (3, 20)
+Runs = list[tuple[dict[str, dict[str, np.ndarray]], np.ndarray]]
 BACKGROUND = 300
 ENROL_PHOTOS = 3
 
@@ -102,7 +105,8 @@ def halves(celeb: Faces, lfw: Faces, seed: int) -> list[tuple[list[str], np.ndar
 
 
 def scenario(celeb: Faces, lfw: Faces, people: list[str], lfw_ids: np.ndarray,
-             rng: np.random.Generator) -> dict[str, object]:
+             rng: np.random.Generator, distance: float = MODE_DISTANCE,
+             enrol_photos: int = ENROL_PHOTOS) -> dict[str, object]:
     """One gallery and its probes (see module docs)."""
     enrolled = [p for i, p in enumerate(people) if i % 3 != 2]
     if rng.random() < 0.5:  # vary which third stays out
@@ -113,9 +117,10 @@ def scenario(celeb: Faces, lfw: Faces, people: list[str], lfw_ids: np.ndarray,
     mated_rows, mated_truth = [], []
     for pid, person in enumerate(enrolled):
         rows = rng.permutation(np.flatnonzero(celeb.identity == person))
-        enrol, rest = rows[:ENROL_PHOTOS], rows[ENROL_PHOTOS:]
+        enrol, rest = rows[:enrol_photos], rows[enrol_photos:]
         templates[pid] = PersonTemplate.from_vectors(celeb.vectors[enrol],
-                                                     celeb.quality[enrol], pid)
+                                                     celeb.quality[enrol], pid,
+                                                     distance=distance)
         faces_v.append(celeb.vectors[enrol])
         faces_owner += [pid] * len(enrol)
         mated_rows += list(rest)
@@ -127,7 +132,8 @@ def scenario(celeb: Faces, lfw: Faces, people: list[str], lfw_ids: np.ndarray,
     for k, name in enumerate(background):
         rows = np.flatnonzero(lfw.identity == name)[:20]
         pid = 1000 + k
-        templates[pid] = PersonTemplate.from_vectors(lfw.vectors[rows], lfw.quality[rows], pid)
+        templates[pid] = PersonTemplate.from_vectors(lfw.vectors[rows], lfw.quality[rows], pid,
+                                                     distance=distance)
         faces_v.append(lfw.vectors[rows])
         faces_owner += [pid] * len(rows)
     strangers = np.flatnonzero(np.isin(lfw.identity, lfw_ids) &
@@ -182,8 +188,7 @@ def rates(named: dict[str, np.ndarray], truth: np.ndarray) -> dict[str, float]:
             "fpir_lfw": float(np.mean(named["strangers"] >= 0))}
 
 
-def oracle(runs: list[tuple[dict[str, dict[str, np.ndarray]], np.ndarray]]
-           ) -> dict[str, float]:
+def oracle(runs: Runs) -> dict[str, float]:
     """The threshold where the FPIR measured on the celebrity non-mated probes (the
     strangers independent of the LFW calibration) is DEFAULT_FPIR, and the TPIR and
     per-set FPIRs there."""
@@ -201,8 +206,7 @@ def oracle(runs: list[tuple[dict[str, dict[str, np.ndarray]], np.ndarray]]
             "fpir_lfw": float(fl.mean())}
 
 
-def pooled(runs: list[tuple[dict[str, dict[str, np.ndarray]], np.ndarray]],
-           method: str) -> dict[str, float]:
+def pooled(runs: Runs, method: str) -> dict[str, float]:
     """Rates over every repeat's probes together."""
     named = {k: np.concatenate([r[method][k] for r, _ in runs])
              for k in ("mated", "absent", "strangers")}
@@ -211,13 +215,56 @@ def pooled(runs: list[tuple[dict[str, dict[str, np.ndarray]], np.ndarray]],
 
 
 def run_half(celeb: Faces, lfw: Faces, people: list[str], lfw_ids: np.ndarray,
-             repeats: int, seed: int, margin: float, gate: bool = True
-             ) -> tuple[list[tuple[dict[str, dict[str, np.ndarray]], np.ndarray]],
-                        list[dict[str, object]]]:
+             repeats: int, seed: int, margin: float, gate: bool = True,
+             distance: float = MODE_DISTANCE, enrol_photos: int = ENROL_PHOTOS
+             ) -> tuple[Runs, list[dict[str, object]]]:
     rng = np.random.default_rng(seed)
-    scen = [scenario(celeb, lfw, people, lfw_ids, rng) for _ in range(repeats)]
+    scen = [scenario(celeb, lfw, people, lfw_ids, rng, distance, enrol_photos)
+            for _ in range(repeats)]
     runs = [(evaluate(sc, celeb, lfw, margin, gate), sc["truth"]) for sc in scen]
     return runs, scen  # type: ignore[return-value]
+
+
+def utility(r: dict[str, float]) -> float:
+    """The dev objective: TPIR - misidentification rate - mean FPIR (celebrities, LFW)."""
+    return r["tpir"] - r["misid"] - (r["fpir_celeb"] + r["fpir_lfw"]) / 2
+
+
+def choose(celeb: Faces, lfw: Faces, half: tuple[list[str], np.ndarray], repeats: int,
+           seed: int) -> tuple[float, float, dict[str, object]]:
+    """Dev split, averaged over enrolments of 3 and 20 photos: the mode distance that
+    gives the best TPIR at the oracle threshold (celebrity FPIR 0.01, margin 0: the
+    template itself, apart from calibration), then the margin (at that distance) that
+    maximises :func:`utility` at the calibrated threshold."""
+    by_distance: dict[float, float] = {}
+    for d in DISTANCES:
+        tpirs = []
+        for enrol in ENROLMENTS:
+            runs, _ = run_half(celeb, lfw, *half, repeats, seed, 0.0, distance=d,
+                               enrol_photos=enrol)
+            o = oracle(runs)
+            tpirs.append(o["tpir"])
+            print(f"  dev distance {d:.2f} enrol {enrol:2d}: TPIR {o['tpir']:.4f} at the "
+                  f"oracle threshold {o['threshold']:.3f} (FPIR LFW {o['fpir_lfw']:.4f})")
+        by_distance[d] = float(np.mean(tpirs))
+    distance = max(DISTANCES, key=lambda d: (round(by_distance[d], 4), -d))  # ties: finest
+    by_margin: dict[float, float] = {}
+    for m in MARGINS:
+        utils = []
+        for enrol in ENROLMENTS:
+            runs, _ = run_half(celeb, lfw, *half, repeats, seed, m, distance=distance,
+                               enrol_photos=enrol)
+            r = pooled(runs, "faceatlas")
+            utils.append(utility(r))
+            print(f"  dev margin {m:.3f} enrol {enrol:2d}: TPIR {r['tpir']:.4f} misID "
+                  f"{r['misid']:.4f} FPIR celeb {r['fpir_celeb']:.4f} LFW "
+                  f"{r['fpir_lfw']:.4f}")
+        by_margin[m] = float(np.mean(utils))
+    margin = max(MARGINS, key=lambda m: (round(by_margin[m], 4), -m))
+    print(f"dev-chosen mode distance {distance}, margin {margin} (library: MODE_DISTANCE "
+          f"{MODE_DISTANCE}, IDENTIFY_MARGIN {IDENTIFY_MARGIN})")
+    return distance, margin, {"tpir_at_oracle_by_distance": by_distance,
+                              "utility_by_margin": by_margin}
 
 
 def main() -> None:
@@ -226,61 +273,65 @@ def main() -> None:
     ap.add_argument("--lfw", type=Path, required=True)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--skip-dev", action="store_true", help="only the test half")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     celeb, lfw = load(args.celeb, args.lfw)
-    (dev_people, dev_lfw), (test_people, test_lfw) = halves(celeb, lfw, args.seed)
-    print(f"dev people: {', '.join(dev_people)}\ntest people: {', '.join(test_people)}")
-    # dev: choose the margin (maximise TPIR - misidentification - FPIR, rates)
-    dev_scores = {}
-    for m in MARGINS:
-        runs, _ = run_half(celeb, lfw, dev_people, dev_lfw, args.repeats, args.seed, m)
-        r = pooled(runs, "faceatlas")
-        fpir = (r["fpir_celeb"] + r["fpir_lfw"]) / 2
-        dev_scores[m] = r["tpir"] - r["misid"] - fpir
-        print(f"dev margin {m:.3f}: TPIR {r['tpir']:.4f} misID {r['misid']:.4f} FPIR celeb "
-              f"{r['fpir_celeb']:.4f} LFW {r['fpir_lfw']:.4f} -> utility {dev_scores[m]:.4f}")
-    chosen = max(MARGINS, key=lambda m: (round(dev_scores[m], 4), -m))
-    print(f"dev-chosen margin {chosen} (library default IDENTIFY_MARGIN = {IDENTIFY_MARGIN})")
-    results: dict[str, object] = {"dev_margin_utility": dev_scores, "chosen_margin": chosen}
+    dev, (test_people, test_lfw) = halves(celeb, lfw, args.seed)
+    print(f"dev people: {', '.join(dev[0])}\ntest people: {', '.join(test_people)}")
+    results: dict[str, object] = {}
+    if not args.skip_dev:
+        distance, margin, log = choose(celeb, lfw, dev, args.repeats, args.seed)
+        results["dev"] = {"distance": distance, "margin": margin, **log}
     seed = args.seed + 1  # same scenarios (galleries, probes) for every row
-    runs0, scen = run_half(celeb, lfw, test_people, test_lfw, args.repeats, seed, 0.0)
-    runs, _ = run_half(celeb, lfw, test_people, test_lfw, args.repeats, seed,
-                       IDENTIFY_MARGIN)
-    runs_ng, _ = run_half(celeb, lfw, test_people, test_lfw, args.repeats, seed,
-                          IDENTIFY_MARGIN, gate=False)
-    meta = runs[0][0]["meta"]
-    counts = {"mated": int(sum(len(t) for _, t in runs)),
-              "absent": int(sum(len(s["absent"]) for s in scen)),  # type: ignore[arg-type]
-              "strangers": int(sum(len(s["strangers"]) for s in scen)),  # type: ignore[arg-type]
-              "enrolled_people": int(scen[0]["enrolled"]),  # type: ignore[call-overload]
-              "gallery_modes": int(meta["gallery"][0]),
-              "threshold": float(meta["threshold"][0])}
-    rows = {"baseline": pooled(runs, "baseline"), "calibrated": pooled(runs0, "faceatlas"),
-            "oracle": oracle(runs0), "default": pooled(runs, "faceatlas"),
-            "default_no_gate": pooled(runs_ng, "faceatlas")}
-    results["test"] = {"counts": counts, **rows}
     t1 = resolve_threshold("sface").value
-    print(f"\ntest half, {args.repeats} repeats: {counts}")
-    print("| procedure | threshold | margin | TPIR | misID | FPIR celebrities (any name / "
-          "enrolled name) | FPIR LFW strangers |")
-    print("|---|---|---|---|---|---|---|")
+    for enrol in ENROLMENTS:
+        def go(margin: float, gate: bool = True, distance: float = MODE_DISTANCE,
+               enrol: int = enrol) -> tuple[Runs, list[dict[str, object]]]:
+            return run_half(celeb, lfw, test_people, test_lfw, args.repeats, seed, margin,
+                            gate, distance, enrol)
 
-    def line(label: str, t: float, m: str, r: dict[str, float]) -> None:
-        enrolled = f" / {r['fpir_celeb_enrolled_name']:.4f}" if "misid" in r else ""
-        misid = f"{r['misid']:.4f}" if "misid" in r else "-"
-        print(f"| {label} | {t:.3f} | {m} | {r['tpir']:.4f} | {misid} | "
-              f"{r['fpir_celeb']:.4f}{enrolled} | {r['fpir_lfw']:.4f} |")
+        runs0, scen = go(0.0)
+        runs, _ = go(IDENTIFY_MARGIN)
+        runs_ng, _ = go(IDENTIFY_MARGIN, gate=False)
+        runs_mean, _ = go(IDENTIFY_MARGIN, distance=2.0)
+        meta = runs[0][0]["meta"]
+        counts = {"mated": int(sum(len(t) for _, t in runs)),
+                  "absent": int(sum(len(s["absent"]) for s in scen)),  # type: ignore[arg-type]
+                  "strangers": int(sum(len(s["strangers"]) for s in scen)),  # type: ignore[arg-type]
+                  "enrolled_people": int(scen[0]["enrolled"]),  # type: ignore[call-overload]
+                  "gallery_modes": int(meta["gallery"][0]),
+                  "threshold": float(meta["threshold"][0])}
+        rows = {"baseline": pooled(runs, "baseline"),
+                "calibrated": pooled(runs0, "faceatlas"), "oracle": oracle(runs0),
+                "default": pooled(runs, "faceatlas"),
+                "default_no_gate": pooled(runs_ng, "faceatlas"),
+                "default_one_mean": pooled(runs_mean, "faceatlas")}
+        results[f"test_enrol_{enrol}"] = {"counts": counts, **rows}
+        print(f"\ntest half, enrolled from {enrol} photos each, {args.repeats} repeats: "
+              f"{counts}")
+        print("| procedure | threshold | margin | TPIR | misID | FPIR celebrities (any name "
+              "/ enrolled name) | FPIR LFW strangers |")
+        print("|---|---|---|---|---|---|---|")
 
-    line("baseline (old identify): best face, 1:1 FAR 1e-3", t1, "-", rows["baseline"])
-    line("templates, 1:N threshold at FPIR 0.01, probe gate", counts["threshold"], "0",
-         rows["calibrated"])
-    line("oracle threshold (celebrity FPIR = 0.01), probe gate", rows["oracle"]["threshold"],
-         "0", rows["oracle"])
-    line("faceatlas default: + runner-up margin", counts["threshold"], f"{IDENTIFY_MARGIN}",
-         rows["default"])
-    line("faceatlas default without the probe gate", counts["threshold"],
-         f"{IDENTIFY_MARGIN}", rows["default_no_gate"])
+        def line(label: str, t: float, m: str, r: dict[str, float]) -> None:
+            enrolled = f" / {r['fpir_celeb_enrolled_name']:.4f}" if "misid" in r else ""
+            misid = f"{r['misid']:.4f}" if "misid" in r else "-"
+            print(f"| {label} | {t:.3f} | {m} | {r['tpir']:.4f} | {misid} | "
+                  f"{r['fpir_celeb']:.4f}{enrolled} | {r['fpir_lfw']:.4f} |")
+
+        line("baseline (old identify): best face, 1:1 FAR 1e-3", t1, "-", rows["baseline"])
+        line("templates, 1:N threshold at FPIR 0.01, probe gate", counts["threshold"], "0",
+             rows["calibrated"])
+        line("oracle threshold (celebrity FPIR = 0.01), probe gate",
+             rows["oracle"]["threshold"], "0", rows["oracle"])
+        line("faceatlas default: + runner-up margin", counts["threshold"],
+             f"{IDENTIFY_MARGIN}", rows["default"])
+        line("faceatlas default without the probe gate", counts["threshold"],
+             f"{IDENTIFY_MARGIN}", rows["default_no_gate"])
+        line("faceatlas default with one mean per person (no modes)",
+             float(runs_mean[0][0]["meta"]["threshold"][0]), f"{IDENTIFY_MARGIN}",
+             rows["default_one_mean"])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float) + "\n")
 

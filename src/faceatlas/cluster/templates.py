@@ -66,9 +66,11 @@ class PersonTemplate:
     @classmethod
     def from_vectors(cls, vectors: np.ndarray, qualities: np.ndarray | None = None,
                      person_id: int | None = None, model: str = "",
-                     face_ids: Sequence[int] = ()) -> PersonTemplate:
+                     face_ids: Sequence[int] = (),
+                     distance: float = MODE_DISTANCE) -> PersonTemplate:
         """A template from embeddings (n, d) with their quality scores (all 1 if None),
-        applying the same quality gate and mode clustering as :func:`person_templates`."""
+        applying the same quality gate and mode clustering (cut at ``distance``; 2 gives
+        a single mean) as :func:`person_templates`."""
         v = np.asarray(vectors, np.float32).reshape(len(vectors), -1)
         if not len(v):
             raise ValueError("a template needs at least one face")
@@ -83,7 +85,7 @@ class PersonTemplate:
         if len(v) > MAX_MODE_FACES:
             best = np.argsort(-q, kind="stable")[:MAX_MODE_FACES]
             v, q, ids = v[best], q[best], ids[best]
-        modes, weights = aggregate_modes(v, q)
+        modes, weights = aggregate_modes(v, q, distance)
         return cls(person_id, model, modes, weights,
                    tuple(int(i) for i in ids) if face_ids else (), low)
 
