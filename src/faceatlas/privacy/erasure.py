@@ -38,6 +38,8 @@ from .receipt import Receipt, write_receipt
 #: name it as them at this (low) rate of naming strangers, and it is closer to them than
 #: to anyone else.
 FORGET_FPIR = 1e-3
+#: At most this many rounds of the sweep (each adds the faces found to the template).
+SWEEP_ROUNDS = 6
 
 
 @dataclass
@@ -106,7 +108,8 @@ class Sweep:
 
 
 def sweep_faces(store: CatalogStore, templates: Mapping[str, PersonTemplate],
-                owner: int | None, fpir: float = FORGET_FPIR) -> Sweep:
+                owner: int | None, fpir: float = FORGET_FPIR,
+                rounds: int = SWEEP_ROUNDS) -> Sweep:
     """The faces that are the person's (``owner``, None for someone not in the library)
     among those no user decided on: unassigned faces and faces in automatic people
     (``assigned_by='auto'``). Per model, a face is theirs when
@@ -114,13 +117,17 @@ def sweep_faces(store: CatalogStore, templates: Mapping[str, PersonTemplate],
     1. its similarity with their template (``templates[model]``) reaches the 1:N
        threshold at ``fpir`` for the gallery of every person's template (their modes plus
        everyone else's: a face ``identify`` would name as them at that FPIR), and
-    2. it is closer to them than to any other person's template, each other template
-       built from that person's faces that do *not* pass (1) (an automatic person made
-       only of their faces is no competitor; a stranger's cluster is, through the faces
-       of it that stay).
+    2. it is closer to them than to any *other* person's template. Each other template is
+       built from that person's faces that do not pass (1); an automatic person (no user
+       decision on any of its faces) whose template itself matches theirs at the
+       threshold is taken for them split in two (an unnamed cluster of their photos) and
+       is no rival. A person with a user decision is always a rival.
 
-    A face a user linked to someone else is never a candidate. A template built only
-    from low-quality faces sweeps nothing (it would match other poor faces)."""
+    Faces found are added to their template and the search runs again (at most
+    ``rounds`` times), each new face judged by a template it is not part of, so a person
+    enrolled from one photo is followed through their other looks. A face a user linked
+    to someone else is never a candidate; a template built only from low-quality faces
+    sweeps nothing (it would match other poor faces)."""
     out = Sweep()
     people = {p.id: p for p in store.people()}
     for model, template in sorted(templates.items()):
@@ -137,6 +144,9 @@ def sweep_faces(store: CatalogStore, templates: Mapping[str, PersonTemplate],
         recs = store.faces([int(i) for i in ids])
         cand = np.array([(r := recs.get(int(i))) is not None and r.person_id != owner and
                          (r.person_id is None or r.assigned_by != "user") for i in ids], bool)
+        quality = np.array([recs[int(i)].quality if int(i) in recs else 0.0 for i in ids],
+                           np.float32)
+        decided = {r.person_id for r in recs.values() if r.assigned_by == "user"}
         others = {pid: t for pid, t in person_templates(store, model).items()
                   if pid != owner}
         size = len(template.modes) + sum(len(t.modes) for t in others.values())
@@ -144,22 +154,41 @@ def sweep_faces(store: CatalogStore, templates: Mapping[str, PersonTemplate],
         out.thresholds[model] = threshold
         if threshold.note:
             out.notes.append(f"{model}: {threshold.note}")
-        own = template.similarity(vecs[cand]) if cand.any() else np.zeros(0, np.float32)
-        passing = ids[cand][own >= threshold.value]
-        own = own[own >= threshold.value]
-        if not passing.size:
-            continue
-        rivals = Gallery.of({pid: t for pid, t in person_templates(
-            store, model, exclude_faces=[int(i) for i in passing]).items() if pid != owner})
-        rows = np.searchsorted(ids, passing) if np.all(np.diff(ids) > 0) else \
-            np.array([int(np.flatnonzero(ids == i)[0]) for i in passing])
-        best_rival = rivals.person_scores(vecs[rows]).max(axis=1) if rivals.size else \
-            np.full(len(passing), -np.inf, np.float32)
-        for fid, mine, theirs in zip(passing, own, best_rival, strict=True):
-            if mine > theirs:
-                rec = recs[int(fid)]
-                label = source_label(people.get(rec.person_id) if rec.person_id else None)
-                out.faces.setdefault(label, []).append(int(fid))
+        t = threshold.value
+        found = np.zeros(len(ids), bool)
+        current = template
+        for _ in range(max(1, rounds)):
+            own = np.full(len(ids), -np.inf, np.float32)
+            open_ = cand & ~found
+            if open_.any():
+                own[open_] = current.similarity(vecs[open_])
+            passing = open_ & (own >= t)
+            if not passing.any():
+                break
+            out_ids = [int(i) for i in ids[passing | found]]
+            touched = {pid for i in out_ids
+                       if (pid := recs[i].person_id) is not None and pid != owner}
+            rivals = {pid: tp for pid, tp in others.items() if pid not in touched}
+            rivals.update({pid: tp for pid, tp in person_templates(
+                store, model, person_ids=touched, exclude_faces=out_ids).items()})
+            rivals = {pid: tp for pid, tp in rivals.items() if pid in decided or
+                      float((current.modes @ tp.modes.T).max()) < t}
+            gallery = Gallery.of(rivals)
+            rows = np.flatnonzero(passing)
+            best_rival = gallery.person_scores(vecs[rows]).max(axis=1) if gallery.size \
+                else np.full(len(rows), -np.inf, np.float32)
+            new = rows[own[rows] > best_rival]
+            if not new.size:
+                break
+            found[new] = True
+            current = PersonTemplate.from_vectors(
+                np.vstack([template.modes, vecs[found]]),
+                np.r_[np.ones(len(template.modes), np.float32), quality[found]],
+                template.person_id, model)
+        for fid in ids[found]:
+            rec = recs[int(fid)]
+            label = source_label(people.get(rec.person_id) if rec.person_id else None)
+            out.faces.setdefault(label, []).append(int(fid))
     out.faces = {k: sorted(set(v)) for k, v in sorted(out.faces.items())}
     return out
 
