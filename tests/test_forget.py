@@ -3,9 +3,11 @@ file of the library, other people intact, a receipt without biometric data."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -324,6 +326,21 @@ def test_forget_dry_run_and_prompt_show_what_goes(known: tuple[Path, dict[str, i
     assert _dump(lib) == before
 
 
+@contextlib.contextmanager
+def _synthetic_store(tmp_path: Path, vectors: dict[str, np.ndarray], model: str
+                     ) -> Iterator[tuple[SQLiteStore, dict[str, int]]]:
+    """A catalog with one photo and one face (of these embeddings) per key."""
+    with SQLiteStore(tmp_path / "catalog.sqlite") as store:
+        ids: dict[str, int] = {}
+        for i, (key, vec) in enumerate(vectors.items()):
+            info = ImageInfo(path=f"/photos/{key}.jpg", folder="/photos", album="photos",
+                             content_hash=f"{i:064x}", size=1, mtime_ns=1)
+            face = NewFace(box=(0, 0, 100, 100), landmarks=np.zeros((5, 2), np.float32),
+                           det_score=0.9, quality=0.9, model=model, vector=vec)
+            ids[key] = store.save_image(info, [face]).face_ids[0]
+        yield store, ids
+
+
 def test_sweep_keeps_faces_closer_to_someone_else(tmp_path: Path) -> None:
     """Synthetic embeddings: a face that matches P but is closer to Q (named) stays; a
     face of a stranger's automatic person stays when the rest of that person is closer."""
@@ -343,14 +360,7 @@ def test_sweep_keeps_faces_closer_to_someone_else(tmp_path: Path) -> None:
         "s_edge": unit(0.75 * p + 1.0 * s),                 # in S, matches P, closer to S
     }
     model = "sface@synthetic"
-    with SQLiteStore(tmp_path / "catalog.sqlite") as store:
-        ids: dict[str, int] = {}
-        for i, (key, vec) in enumerate(vectors.items()):
-            info = ImageInfo(path=f"/photos/{key}.jpg", folder="/photos", album="photos",
-                             content_hash=f"{i:064x}", size=1, mtime_ns=1)
-            face = NewFace(box=(0, 0, 100, 100), landmarks=np.zeros((5, 2), np.float32),
-                           det_score=0.9, quality=0.9, model=model, vector=vec)
-            ids[key] = store.save_image(info, [face]).face_ids[0]
+    with _synthetic_store(tmp_path, vectors, model) as (store, ids):
         person_p, person_q = store.create_person("P"), store.create_person("Q")
         stranger = store.create_person(None)
         store.assign_faces([ids["p1"], ids["p2"]], person_p.id, "user")
@@ -363,3 +373,34 @@ def test_sweep_keeps_faces_closer_to_someone_else(tmp_path: Path) -> None:
         found = sweep_faces(store, {model: template}, person_p.id)
     assert found.faces == {"unassigned": [ids["mine"]]}
     assert found.thresholds[model].gallery_size == 3
+
+
+def test_sweep_follows_a_one_photo_person_into_their_unnamed_cluster(tmp_path: Path) -> None:
+    """P enrolled from one photo; an automatic person holds 8 more photos of P whose look
+    drifts away from it (the last ones alone would not match the one photo): all go, the
+    stranger's automatic person and the named Q stay."""
+    axes = np.linalg.qr(np.random.default_rng(2).normal(size=(128, 6)))[0].T.astype(
+        np.float32)
+    p, drift, s, q = axes[0], axes[1], axes[2], axes[3]
+    angles = np.radians(np.arange(10, 90, 10))
+    vectors = {"enrol": p, "q": q,
+               **{f"a{k}": (np.cos(a) * p + np.sin(a) * drift).astype(np.float32)
+                  for k, a in enumerate(angles)},
+               **{f"s{k}": (s * 0.95 + axes[4 + k % 2] * 0.31).astype(np.float32)
+                  for k in range(3)}}
+    model = "sface@synthetic"
+    with _synthetic_store(tmp_path, vectors, model) as (store, ids):
+        person_p, person_q = store.create_person("P"), store.create_person("Q")
+        store.assign_faces([ids["enrol"]], person_p.id, "user")
+        store.assign_faces([ids["q"]], person_q.id, "user")
+        cluster, stranger = store.create_person(None), store.create_person(None)
+        store.assign_faces([ids[f"a{k}"] for k in range(8)], cluster.id, "auto")
+        store.assign_faces([ids[f"s{k}"] for k in range(3)], stranger.id, "auto")
+        [template] = person_templates(store, model, [person_p.id]).values()
+        t = sweep_faces(store, {model: template}, person_p.id, rounds=1)
+        found = sweep_faces(store, {model: template}, person_p.id)
+    threshold = found.thresholds[model].value
+    assert float(vectors["a7"] @ p) < threshold  # the far look alone would not match
+    assert found.faces == {f"automatic person #{cluster.id}": sorted(
+        ids[f"a{k}"] for k in range(8))}
+    assert set(t.face_ids) < set(found.face_ids)  # one round is not enough
