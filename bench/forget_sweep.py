@@ -147,6 +147,8 @@ def main() -> None:
                 ours = set(plan.erasure.face_ids)
                 old = baseline_plan(store, named.id)  # type: ignore[arg-type]
             wanted = set(theirs) - {gift}
+            if k == 0:
+                print(f"(first plan: {plan.describe})")
             row = [len(wanted), len(ours & wanted), len(ours - wanted),
                    len(old & wanted), len(old - wanted)]
             assert gift not in ours
