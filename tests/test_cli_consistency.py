@@ -295,6 +295,10 @@ def test_enroll_help_shows_the_library_default() -> None:
     from faceatlas.library.recognize import ENROLL_MIN_QUALITY
 
     assert float(ENROLL_MIN_QUALITY_TEXT) == ENROLL_MIN_QUALITY
+    from faceatlas.cli.library import IDENTIFY_MARGIN_TEXT
+    from faceatlas.library.recognize import IDENTIFY_MARGIN
+
+    assert float(IDENTIFY_MARGIN_TEXT) == IDENTIFY_MARGIN
 
 
 def test_status(lib: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -15,9 +16,17 @@ from faceatlas import FaceEngine
 from faceatlas.cli.main import app
 from faceatlas.errors import FaceAtlasError, NoFaceError
 from faceatlas.library import Indexer, Library
-from faceatlas.library.recognize import enroll, identify, search
+from faceatlas.library.recognize import (
+    PROBE_MIN_QUALITY,
+    PROBE_MIN_SIZE,
+    enroll,
+    identify,
+    identify_many,
+    search,
+)
 from faceatlas.store import FaceFilter
 from faceatlas.verification import resolve_threshold
+from faceatlas.verification.openset import openset_curve, resolve_openset_threshold
 
 runner = CliRunner()
 
@@ -60,28 +69,102 @@ def test_identify_decides_enrolled_people_and_unknowns(library: Path, portraits:
     with Library.open(library) as lib:
         res = identify(lib, engine, portraits / "person_a_2.jpg")
         stranger = identify(lib, engine, portraits / "impostor_2.jpg")
-    assert res.threshold.value == resolve_threshold("sface").value  # calibrated, FAR 1e-3
+    # the 1:N threshold for 2 people with one template mode each, at FPIR 0.01
+    expected = resolve_openset_threshold("sface", 2)
+    assert res.threshold == expected and expected.source == "calibrated"
+    assert (res.threshold.fpir, res.threshold.gallery_size) == (0.01, 2)
+    assert expected.value != resolve_threshold("sface").value  # not the 1:1 threshold
     [face] = res.faces
-    assert face.decision == "Person A"
+    assert face.decision == "Person A" and face.reason == ""
     assert [m.person for m in face.matches] == ["Person A", "Person B"]
     assert face.matches[0].similarity >= res.threshold.value > face.matches[1].similarity
+    assert face.similarity == face.matches[0].similarity
+    assert face.margin == pytest.approx(face.matches[0].similarity - face.matches[1].similarity)
     [other] = stranger.faces
     assert other.decision == "unknown" and len(other.matches) == 2
     assert max(m.similarity for m in other.matches) < res.threshold.value
+    assert "below the threshold" in other.reason
 
 
-def test_identify_json_is_exactly_box_matches_decision(library: Path,
-                                                       portraits: Path) -> None:
-    out = runner.invoke(app, ["identify", str(portraits / "person_b_2.jpg"), "--library",
-                              str(library), "--json", "--top-k", "1"])
+def test_identify_threshold_fpir_and_margin(library: Path, portraits: Path,
+                                            engine: FaceEngine) -> None:
+    with Library.open(library) as lib:
+        strict = identify(lib, engine, portraits / "person_a_2.jpg", fpir=0.001)
+        user = identify(lib, engine, portraits / "person_a_2.jpg", threshold=0.99)
+        close = identify(lib, engine, portraits / "person_a_2.jpg", margin=0.9)
+        with pytest.raises(FaceAtlasError, match="calibrated FPIRs: 0.001, 0.01"):
+            identify(lib, engine, portraits / "person_a_2.jpg", fpir=0.05)
+    assert strict.threshold.value > resolve_openset_threshold("sface", 2).value
+    assert strict.threshold.fpir == 0.001 and strict.faces[0].decision == "Person A"
+    assert (user.threshold.value, user.threshold.fpir, user.threshold.source) == \
+        (0.99, None, "user")
+    assert user.faces[0].decision == "unknown" and "below the threshold 0.990" in \
+        user.faces[0].reason
+    [face] = close.faces  # Person A leads Person B, but not by 0.9
+    assert face.decision == "unknown" and face.reason.startswith("too close to call")
+
+
+def test_small_or_poor_faces_get_no_name(library: Path, portraits: Path,
+                                         engine: FaceEngine, tmp_path: Path) -> None:
+    bgr = cv2.imread(str(portraits / "person_a_2.jpg"))
+    cv2.imwrite(str(tmp_path / "small.jpg"), cv2.resize(bgr, None, fx=0.1, fy=0.1))
+    blurred = cv2.GaussianBlur(cv2.resize(bgr, None, fx=0.25, fy=0.25), (0, 0), 3)
+    cv2.imwrite(str(tmp_path / "blurred.jpg"), blurred)
+    with Library.open(library) as lib:
+        small, poor = identify_many(lib, engine, [tmp_path / "small.jpg",
+                                                  tmp_path / "blurred.jpg"])
+    [s] = small.faces
+    assert min(s.face.box[2:]) < PROBE_MIN_SIZE
+    assert s.decision == "unknown" and s.reason.startswith("face too small to name")
+    assert s.matches[0].person == "Person A"  # candidates are still listed
+    [p] = poor.faces
+    assert min(p.face.box[2:]) >= PROBE_MIN_SIZE and p.face.quality.score < PROBE_MIN_QUALITY
+    assert p.decision == "unknown" and "too low to name" in p.reason
+
+
+def test_identify_json_several_images_and_folders_in_order(library: Path,
+                                                           portraits: Path) -> None:
+    folder = library.parent / "trip2019"
+    out = runner.invoke(app, ["identify", str(portraits / "person_b_2.jpg"), str(folder),
+                              str(portraits / "person_a_2.jpg"), "--library", str(library),
+                              "--json", "--top-k", "1"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
-    [face] = data["faces"]
-    assert set(face) == {"box", "matches", "decision"}
-    assert len(face["box"]) == 4 and face["decision"] == "Person B"
-    assert face["matches"] == [{"person": "Person B", "similarity": face["matches"][0][
-        "similarity"]}]
-    assert isinstance(face["matches"][0]["similarity"], float)
+    assert [Path(r["image"]).name for r in data] == [
+        "person_b_2.jpg", "impostor_1.jpg", "person_a_1.jpg", "person_b_1.jpg",
+        "person_a_2.jpg"]
+    assert [r["faces"][0]["decision"] for r in data] == [
+        "Person B", "unknown", "Person A", "Person B", "Person A"]
+    first = data[0]
+    assert (first["fpir"], first["gallery_size"], first["threshold_source"]) == \
+        (0.01, 2, "calibrated")
+    [face] = first["faces"]
+    assert set(face) == {"box", "quality", "matches", "decision", "person_id", "similarity",
+                         "margin", "reason"}
+    assert len(face["box"]) == 4 and face["reason"] == ""
+    assert face["matches"] == [{"person": "Person B", "person_id": face["person_id"],
+                                "similarity": face["similarity"]}]
+    assert face["similarity"] >= first["threshold"]
+    assert isinstance(face["margin"], float) and face["margin"] > 0
+    out = runner.invoke(app, ["identify", str(portraits / "nope.jpg"), "--library",
+                              str(library)])
+    assert out.exit_code != 0 and "no such file or folder" in out.output
+
+
+def test_openset_thresholds_grow_with_the_gallery() -> None:
+    values = [resolve_openset_threshold("sface", n).value for n in (1, 2, 7, 100, 4000)]
+    assert values == sorted(values) and len(set(values)) == 5
+    curve = openset_curve("sface", 0.01)
+    assert curve is not None
+    sizes, thresholds = curve
+    mid = resolve_openset_threshold("sface", 7).value  # between the measured 5 and 10
+    assert thresholds[list(sizes).index(5)] < mid < thresholds[list(sizes).index(10)]
+    far = resolve_openset_threshold("sface", 100_000)
+    assert far.source == "extrapolated" and far.value > values[-1] and "extrapolated" in \
+        far.note
+    fallback = resolve_openset_threshold("dlib", 10)
+    assert fallback.source == "1:1 fallback" and fallback.fpir is None
+    assert fallback.value == resolve_threshold("dlib").value and "FPIR" in fallback.note
 
 
 def test_identify_leaves_out_people_who_must_not_be_recognised(
@@ -202,3 +285,28 @@ def test_bad_filter_values_are_clear_errors(library: Path, portraits: Path) -> N
                                   str(library), *args])
         assert out.exit_code != 0 and message in out.output
         assert "Traceback" not in out.output
+
+
+def test_a_person_split_in_two_is_no_rival_to_itself(library: Path, portraits: Path,
+                                                      engine: FaceEngine,
+                                                      tmp_path: Path) -> None:
+    """Person A's second photo in an unnamed automatic person: a face matching both is
+    still named (the margin is over the best *other* person), and the margin still
+    applies to real rivals."""
+    work = tmp_path / "lib"
+    shutil.copytree(library, work)
+    with Library.open(work) as lib:
+        store = lib.store
+        rec = store.image_by_path(str(library.parent / "home2021" / "person_a_2.jpg"))
+        assert rec is not None
+        [face] = store.faces_of_image(rec.id)
+        unnamed = store.create_person(None)
+        store.assign_faces([face.id], unnamed.id, "auto")
+        [ident] = identify(lib, engine, portraits / "person_a_1.jpg", margin=0.5).faces
+        a = next(m for m in ident.matches if m.person == "Person A")
+        twin = next(m for m in ident.matches if m.person_id == unnamed.id)
+        assert a.similarity - twin.similarity < 0.5  # the raw runner-up is within 0.5...
+        assert ident.decision == "Person A"          # ...but it is Person A split in two
+        assert ident.margin is not None and ident.margin >= 0.5
+        [strict] = identify(lib, engine, portraits / "person_a_1.jpg", margin=1.5).faces
+        assert strict.decision == "unknown" and "too close to call" in strict.reason

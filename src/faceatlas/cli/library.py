@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 #: Shown in ``enroll --help``; tests check it is the library's ENROLL_MIN_QUALITY.
 ENROLL_MIN_QUALITY_TEXT = "0.5"
+#: Shown in ``identify --help``; tests check it is the library's IDENTIFY_MARGIN.
+IDENTIFY_MARGIN_TEXT = "0.125"
 INTERRUPTED = "interrupted; what was indexed is kept, run the command again to resume"
 
 FarOpt = typer.Option(None, "--far", help="Decide at the threshold calibrated at this "
@@ -180,12 +182,37 @@ def enroll_cmd(
         raise fail("no photo was enrolled", NoFaceError.exit_code, "NoFaceError")
 
 
+def _images(paths: list[Path]) -> list[str]:
+    """Image files of ``paths`` (files as given, folders expanded recursively), in order."""
+    from ..library.scan import scan
+
+    out: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            out += [f.path for f in scan([str(path)]).files]
+        elif path.is_file():
+            out.append(str(path))
+        else:
+            raise FaceAtlasError(f"{path}: no such file or folder")
+    if not out:
+        raise FaceAtlasError("no image found in the given folder(s)")
+    return out
+
+
 def identify_cmd(
-    image: Path = typer.Argument(..., help="Photo whose faces to identify."),
+    images: list[Path] = typer.Argument(..., help="Photos (or folders of photos) whose "
+                                        "faces to identify."),
     library: Path | None = LibraryOpt,
     top_k: int = typer.Option(5, "--top-k", min=1, help="People listed per face."),
-    far: float | None = FarOpt,
-    threshold: float | None = ThresholdOpt,
+    fpir: float | None = typer.Option(None, "--fpir", help="Decide at the 1:N threshold "
+                                      "calibrated for this false-positive identification "
+                                      "rate (chance that someone enrolled nowhere gets a "
+                                      "name; default 0.01)."),
+    threshold: float | None = typer.Option(None, "--threshold", help="Cosine threshold "
+                                           "(overrides --fpir; the FPIR is then unknown)."),
+    margin: float | None = typer.Option(None, "--margin", min=0.0, help="Required lead of "
+                                        "the best person over the runner-up (default "
+                                        f"{IDENTIFY_MARGIN_TEXT})."),
     folder: Path | None = FolderOpt,
     album: str | None = AlbumOpt,
     since: str | None = SinceOpt,
@@ -198,29 +225,41 @@ def identify_cmd(
     recognizer: str = RecognizerOpt,
     backend: str | None = BackendOpt,
 ) -> None:
-    """Who is in a photo: the top-k enrolled people per face and a decision (a name, or
-    unknown below the calibrated threshold)."""
+    """Who is in these photos (open-set): per face the top-k people, and a name when the
+    face reaches the 1:N threshold for the gallery searched and leads the runner-up;
+    else unknown, with the reason. --json prints a list, one result per image, in order."""
 
     def run() -> None:
         from ..library import Library
-        from ..library.recognize import identify
+        from ..library.recognize import identify_many
 
+        files = _images(images)
         engine = get_engine(detector, recognizer, backend, min_face)
         with Library.open(library, create=False) as lib:
             flt = _filter(lib, folder, album, since, until, person, min_quality)
-            res = identify(lib, engine, image, top_k, threshold, far, flt)
+            results = identify_many(lib, engine, files, top_k, threshold, fpir, flt, margin)
         if as_json:
-            print_json(res.to_dict())
+            print_json([r.to_dict() for r in results])
             return
-        table = Table(title=f"{len(res.faces)} face(s) in {image} (threshold "
-                      f"{res.threshold.value:.3f})")
-        for col in ("#", "box (x, y, w, h)", "decision", "best matches"):
-            table.add_column(col)
-        for i, f in enumerate(res.faces):
-            matches = ", ".join(f"{m.person} {m.similarity:.3f}" for m in f.matches) or "-"
-            table.add_row(str(i), ", ".join(f"{v:.0f}" for v in f.face.box), f.decision,
-                          matches)
-        console.print(table)
+        if results and results[0].threshold.note:
+            err_console.print(f"[yellow]note:[/] {results[0].threshold.note}",
+                              highlight=False)
+        for res in results:
+            t = res.threshold
+            fpir_text = f"FPIR {t.fpir:g}" if t.fpir is not None else "FPIR unknown"
+            table = Table(title=f"{len(res.faces)} face(s) in {res.image} (threshold "
+                          f"{t.value:.3f}, {fpir_text}, {t.gallery_size} template(s))")
+            for col in ("#", "box (x, y, w, h)", "decision", "similarity", "margin",
+                        "best matches"):
+                table.add_column(col)
+            for i, f in enumerate(res.faces):
+                matches = ", ".join(f"{m.person} {m.similarity:.3f}" for m in f.matches)
+                decision = f.decision if not f.reason else f"{f.decision} ({f.reason})"
+                table.add_row(str(i), ", ".join(f"{v:.0f}" for v in f.face.box), decision,
+                              "-" if f.similarity is None else f"{f.similarity:.3f}",
+                              "-" if f.margin is None else f"{f.margin:.3f}",
+                              matches or "-")
+            console.print(table)
 
     guarded(run)
 

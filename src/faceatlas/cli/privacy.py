@@ -13,6 +13,7 @@ from .common import JsonOption, LibraryOpt, console, err_console, guarded, print
 from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
 
 if TYPE_CHECKING:
+    from ..library import Library
     from ..privacy.erasure import ErasurePlan
     from ..privacy.receipt import Receipt
 
@@ -21,11 +22,49 @@ LinkedOnlyOpt = typer.Option(False, "--linked-only", help="Only the faces linked
                              "person; leave unlinked faces that match them.")
 
 
-def _confirm(plan: ErasurePlan, yes: bool) -> None:
-    if yes:
-        return
-    if not typer.confirm(f"{plan.describe}. Continue?", default=False, err=True):
-        raise FaceAtlasError("cancelled; nothing was erased")
+DryRunOpt = typer.Option(False, "--dry-run", help="Show what would be erased (faces per "
+                         "source and a contact sheet of them) and erase nothing.")
+SheetOpt = typer.Option(None, "--sheet", help="Write the contact sheet of the faces to "
+                        "erase here (default: a temporary file, deleted after the prompt; "
+                        "kept with --dry-run).")
+
+
+def _sources_text(plan: ErasurePlan) -> str:
+    return ", ".join(f"{k}: {n}" for k, n in plan.sources.items() if n)
+
+
+def _review(lib: Library, plan: ErasurePlan, yes: bool, dry_run: bool, sheet: Path | None,
+            as_json: bool) -> bool:
+    """Show the plan (dry run) or ask to confirm it; True when the erasure goes ahead.
+    The contact sheet is written before anything changes; a temporary one is deleted
+    once the question is answered."""
+    from ..privacy.forget import plan_sheet
+
+    path = plan_sheet(lib, plan, sheet) if (dry_run or not yes or sheet is not None) \
+        else None
+    try:
+        if dry_run:
+            if as_json:
+                print_json({"dry_run": True, **plan.to_dict(),
+                            "sheet": str(path) if path else None})
+            else:
+                console.print(f"would {plan.describe}", highlight=False)
+                if plan.sources:
+                    console.print(f"faces by source: {_sources_text(plan)}", highlight=False)
+                console.print(f"contact sheet: {path or '(no face to draw)'}",
+                              highlight=False)
+                console.print("nothing was erased (dry run)", highlight=False)
+            return False
+        if yes:
+            return True
+        sheet_line = f"\ncontact sheet of the faces: {path}" if path else ""
+        if not typer.confirm(f"{plan.describe}.{sheet_line}\nContinue?", default=False,
+                             err=True):
+            raise FaceAtlasError("cancelled; nothing was erased")
+        return True
+    finally:
+        if path is not None and sheet is None and not dry_run:
+            path.unlink(missing_ok=True)
 
 
 def _report(receipt: Receipt, as_json: bool) -> None:
@@ -37,6 +76,9 @@ def _report(receipt: Receipt, as_json: bool) -> None:
                       f"{r['index_entries']} index entr(ies), {r['thumbnails']} thumbnail(s), "
                       f"{r['decisions']} correction(s), {r['images']} photo record(s), "
                       f"{r['people']} person record(s)", highlight=False)
+        if receipt.sources:
+            console.print("faces by source: " + ", ".join(
+                f"{k}: {n}" for k, n in receipt.sources.items() if n), highlight=False)
         console.print(f"receipt: {receipt.path}", highlight=False)
     if not receipt.storage.get("wal_truncated", True):
         err_console.print("[yellow]warning:[/] another process has the catalog open, so its "
@@ -52,13 +94,18 @@ def forget(
     photo: Path | None = typer.Option(None, "--photo", help="Forget this photo (its record "
                                       "and every face in it) instead of a person."),
     linked_only: bool = LinkedOnlyOpt,
+    dry_run: bool = DryRunOpt,
+    sheet: Path | None = SheetOpt,
     yes: bool = YesOpt,
     library: Path | None = LibraryOpt,
     as_json: bool = JsonOption,
 ) -> None:
     """Erase a person (their faces; their photos stay), faces or a photo: embeddings of
     every model, thumbnails, corrections and index entries, with the freed bytes scrubbed
-    from the catalog files. Writes an erasure receipt under the library."""
+    from the catalog files. A person's faces are those linked to them and the faces no
+    user decided on that are theirs (their template at the 1:N threshold for FPIR 1e-3,
+    and closer to them than to anyone else). Writes an erasure receipt, with the erased
+    face ids, under the library."""
 
     def run() -> None:
         from ..library import Library
@@ -76,7 +123,8 @@ def forget(
             else:
                 assert photo is not None
                 plan = plan_forget_photo(lib, photo)
-            _confirm(plan, yes)
+            if not _review(lib, plan, yes, dry_run, sheet, as_json):
+                return
             receipt = execute(lib, plan)
         _report(receipt, as_json)
 
@@ -91,6 +139,8 @@ def optout(
     undo: bool = typer.Option(False, "--undo", help="Cancel the opt-out: delete the template "
                               "and store their faces again from now on."),
     linked_only: bool = LinkedOnlyOpt,
+    dry_run: bool = DryRunOpt,
+    sheet: Path | None = SheetOpt,
     yes: bool = YesOpt,
     library: Path | None = LibraryOpt,
     as_json: bool = JsonOption,
@@ -122,7 +172,8 @@ def optout(
             engine = get_engine(detector, recognizer, backend, min_face) if photos else None
             plan = plan_optout(lib, person, [str(p) for p in photos or []], engine,
                                sweep=not linked_only)
-            _confirm(plan, yes)
+            if not _review(lib, plan, yes, dry_run, sheet, as_json):
+                return
             receipt = execute(lib, plan)
         _report(receipt, as_json)
 

@@ -211,13 +211,23 @@ def contact_sheet(store: CatalogStore, person: Person, out: Path, columns: int =
     """Write a PNG grid of a person's face thumbnails (best quality first); returns the
     number of faces drawn."""
     faces = sorted(store.person_faces(person.id), key=lambda f: (-f.quality, f.id))[:limit]
-    thumbs = []
-    for f in faces:
-        data = store.thumbnail(f.id)
-        if data:
-            thumbs.append((f.id, Image.open(io.BytesIO(data)).convert("RGB")))
-    if not thumbs:
+    drawn = faces_sheet(store, [f.id for f in faces], out, columns, cell)
+    if not drawn:
         raise FaceAtlasError(f"person {person.id} has no face thumbnails to draw")
+    return drawn
+
+
+def faces_sheet(store: CatalogStore, face_ids: Sequence[int], out: Path, columns: int = 8,
+                cell: int = 96) -> int:
+    """Write a PNG grid of these faces' thumbnails, in the order given, each labelled with
+    its face id; returns the number drawn (0, and no file, when none has a thumbnail)."""
+    thumbs = []
+    for fid in face_ids:
+        data = store.thumbnail(int(fid))
+        if data:
+            thumbs.append((int(fid), Image.open(io.BytesIO(data)).convert("RGB")))
+    if not thumbs:
+        return 0
     columns = max(1, min(columns, len(thumbs)))
     rows = int(np.ceil(len(thumbs) / columns))
     label_h = 14

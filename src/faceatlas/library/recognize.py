@@ -4,10 +4,11 @@
   largest face of each, refuses it when its quality is below ``min_quality`` (naming the
   weakest cue), and links it to the person with ``assigned_by='user'`` and an ``enroll``
   decision.
-* :func:`identify` compares every face of an image with the faces linked to people
-  (people marked ``do_not_recognise`` are left out); per face it returns the best
-  similarity of each of the top-k people and decides the best one when it reaches the
-  calibrated threshold, else ``unknown``.
+* :func:`identify` (and :func:`identify_many`) compares every face of an image with the
+  templates of the library's people (people marked ``do_not_recognise`` are left out):
+  an open-set (1:N) decision at a target FPIR, with a margin over the runner-up and a
+  size/quality gate on the query face; per face it returns the top-k people, the
+  decision (a name, or ``unknown`` with a reason), the similarity and the margin.
 * :func:`search` finds the library photos holding the face of an image, best first.
 
 Filters (:class:`~faceatlas.store.FaceFilter`) become the ``allowed`` id set of the
@@ -17,16 +18,19 @@ vector search, which picks pre- or post-filtering itself.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..cluster.templates import Gallery, PersonTemplate, person_templates
 from ..engine import FaceEngine
 from ..errors import FaceAtlasError, ModelMismatchError, NoFaceError
 from ..image import ImageInput, load_image
 from ..store import FaceFilter, FaceRecord, Person
 from ..types import Face, model_name
 from ..verification import Threshold, resolve_threshold
+from ..verification.openset import OpenSetThreshold, resolve_openset_threshold
 from .analysis import EngineSettings
 from .core import Library
 from .indexer import Indexer
@@ -144,27 +148,89 @@ def require_model(library: Library, model: str) -> None:
 
 
 # -- identification --------------------------------------------------------------------
+#: Probe faces below this quality score are not named (decision ``unknown``, with reason).
+PROBE_MIN_QUALITY = 0.35
+#: Probe faces whose box is narrower or lower than this (pixels) are not named.
+PROBE_MIN_SIZE = 32
+#: A name needs the best person this much above the runner-up (cosine); chosen by
+#: ``bench/open_set.py`` on its development split (docs/benchmarks.md).
+IDENTIFY_MARGIN = 0.125
+
+
 @dataclass(frozen=True)
 class Match:
+    """One candidate person for a face: their best similarity over template modes."""
+
     person: str
     person_id: int
     similarity: float
-    face_id: int
+
+
+def probe_refusal(quality: float, box: tuple[float, float, float, float]) -> str | None:
+    """Why a probe face is too small or too poor to be named (None when it may be)."""
+    side = min(float(box[2]), float(box[3]))
+    if side < PROBE_MIN_SIZE:
+        return f"face too small to name ({side:.0f} px < {PROBE_MIN_SIZE} px)"
+    if quality < PROBE_MIN_QUALITY:
+        return f"face quality {quality:.2f} too low to name (< {PROBE_MIN_QUALITY:.2f})"
+    return None
+
+
+def open_set_decisions(scores: np.ndarray, threshold: float, margin: float,
+                       gallery: Gallery | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Open-set decisions from (n, P) person scores (``gallery.people`` order): (index of
+    the person named or -1, best score, margin over the runner-up; +inf without one).
+
+    A face is named when its best score reaches ``threshold`` and leads the runner-up by
+    ``margin``. With ``gallery``, the runner-up is the best person whose template does not
+    itself match the best person's at ``threshold`` (:meth:`Gallery.twins`): a person
+    split into two people (say a named one and an unnamed cluster) is no rival to itself.
+    """
+    s = np.asarray(scores, np.float32)
+    n = len(s)
+    if s.ndim != 2 or s.shape[1] == 0:
+        return (np.full(n, -1, np.int64), np.full(n, -np.inf, np.float32),
+                np.full(n, np.inf, np.float32))
+    order = np.argsort(-s, axis=1, kind="stable")
+    rows = np.arange(n)
+    best = s[rows, order[:, 0]]
+    second = s[rows, order[:, 1]] if s.shape[1] > 1 else np.full(n, -np.inf, np.float32)
+    gap = best - second
+    if gallery is not None and margin > 0:
+        twins: dict[int, np.ndarray] = {}
+        for i in np.flatnonzero((best >= threshold) & (gap < margin)):
+            j = int(order[i, 0])
+            if j not in twins:
+                twins[j] = gallery.twins(j, threshold)
+            rivals = np.where(twins[j], -np.inf, s[i])
+            gap[i] = best[i] - rivals.max()
+    named = (best >= threshold) & (gap >= margin)
+    return np.where(named, order[:, 0], -1), best, gap
 
 
 @dataclass
 class FaceIdentity:
-    """Identification of one query face."""
+    """Identification of one query face: candidates best first, the decision (a name or
+    ``unknown``), why it is unknown, and the figures it rests on."""
 
     face: Face
     matches: list[Match] = field(default_factory=list)
     decision: str = UNKNOWN
+    person_id: int | None = None
+    similarity: float | None = None
+    margin: float | None = None
+    reason: str = ""
 
     def to_dict(self) -> dict[str, object]:
         return {"box": [round(float(v), 2) for v in self.face.box],
-                "matches": [{"person": m.person, "similarity": round(m.similarity, 6)}
-                            for m in self.matches],
-                "decision": self.decision}
+                "quality": round(float(self.face.quality.score), 4),
+                "matches": [{"person": m.person, "person_id": m.person_id,
+                             "similarity": round(m.similarity, 6)} for m in self.matches],
+                "decision": self.decision, "person_id": self.person_id,
+                "similarity": None if self.similarity is None else round(self.similarity, 6),
+                "margin": None if self.margin is None else round(self.margin, 6),
+                "reason": self.reason}
 
 
 def _query_faces(engine: FaceEngine, image: ImageInput) -> list[Face]:
@@ -173,12 +239,11 @@ def _query_faces(engine: FaceEngine, image: ImageInput) -> list[Face]:
 
 
 def _best_per_group(library: Library, model: str, query: np.ndarray,
-                    allowed: np.ndarray | None, groups: int, key: str,
+                    allowed: np.ndarray | None, groups: int,
                     floor: float | None = None) -> list[tuple[int, float, int]]:
-    """(group id, best similarity, face id) of the ``groups`` best groups, where a group is
-    a person (``key='person'``) or an image (``key='image'``); widens the search until
-    enough groups are found, every allowed face (every face when ``allowed`` is None) is
-    ranked, or the faces reached are already below ``floor``."""
+    """(image id, best similarity, face id) of the ``groups`` best images; widens the
+    search until enough images are found, every allowed face (every face when ``allowed``
+    is None) is ranked, or the faces reached are already below ``floor``."""
     index = library.vectors.get(model)
     total = len(index) if index is not None and allowed is None else \
         (0 if allowed is None else int(allowed.size))
@@ -194,8 +259,8 @@ def _best_per_group(library: Library, model: str, query: np.ndarray,
             rec = faces.get(fid)
             if rec is None:
                 continue
-            gid = rec.person_id if key == "person" else rec.image_id
-            if gid is not None and (gid not in best or sim > best[gid][0]):
+            gid = rec.image_id
+            if gid not in best or sim > best[gid][0]:
                 best[gid] = (sim, fid)
         below_floor = floor is not None and bool(hits) and hits[-1][1] < floor
         if len(best) >= groups or k >= total or below_floor:
@@ -205,46 +270,117 @@ def _best_per_group(library: Library, model: str, query: np.ndarray,
 
 
 @dataclass
-class IdentifyResult:
-    """Identification of every face of an image."""
+class IdentifyGallery:
+    """The people a search compares with: their templates stacked (``gallery``), the
+    1:N ``threshold`` for that many modes, and the ``margin`` required over the
+    runner-up."""
 
-    image: str
     model: str
-    threshold: Threshold
-    faces: list[FaceIdentity]
+    templates: dict[int, PersonTemplate]
+    gallery: Gallery
+    people: dict[int, Person]
+    threshold: OpenSetThreshold
+    margin: float
 
-    def to_dict(self) -> dict[str, object]:
-        return {"image": self.image, "model": self.model,
-                "threshold": round(self.threshold.value, 6), "far": self.threshold.far,
-                "faces": [f.to_dict() for f in self.faces]}
+    def identify_faces(self, faces: list[Face], top_k: int = 5) -> list[FaceIdentity]:
+        """Decide each face (see :func:`identify`)."""
+        out = [FaceIdentity(f) for f in faces]
+        if not faces or not self.gallery.people:
+            for ident in out:
+                ident.reason = "nobody to compare with"
+            return out
+        scores = self.gallery.person_scores(np.stack([f.embedding.vector for f in faces]))
+        named, best, gap = open_set_decisions(scores, self.threshold.value, self.margin,
+                                              self.gallery)
+        t = self.threshold.value
+        for i, ident in enumerate(out):
+            order = np.argsort(-scores[i], kind="stable")[:top_k]
+            for j in order:
+                pid = self.gallery.people[int(j)]
+                ident.matches.append(Match(person_label(self.people[pid]), pid,
+                                           float(scores[i, j])))
+            ident.similarity = float(best[i])
+            ident.margin = None if not np.isfinite(gap[i]) else float(gap[i])
+            refusal = probe_refusal(ident.face.quality.score, ident.face.box)
+            top = ident.matches[0]
+            if refusal is not None:
+                ident.reason = refusal
+            elif named[i] >= 0:
+                ident.decision, ident.person_id = top.person, top.person_id
+            elif best[i] < t:
+                ident.reason = f"best similarity {best[i]:.3f} is below the threshold {t:.3f}"
+            else:
+                ident.reason = (f"too close to call: {top.person} {top.similarity:.3f} "
+                                f"leads the next person by {gap[i]:.3f} < margin "
+                                f"{self.margin:.3f}")
+        return out
 
 
-def identify(library: Library, engine: FaceEngine, image: str | os.PathLike[str],
-             top_k: int = 5, threshold: float | None = None, far: float | None = None,
-             flt: FaceFilter | None = None) -> IdentifyResult:
-    """Who is each face of ``image``, among the library's people (see module docs)."""
-    if top_k < 1:
-        raise FaceAtlasError("--top-k must be at least 1")
-    model = engine.model_id
-    t = resolve_threshold(engine.recognizer.spec.name, threshold, far)
+def identify_gallery(library: Library, model: str, fpir: float | None = None,
+                     threshold: float | None = None, flt: FaceFilter | None = None,
+                     margin: float | None = None) -> IdentifyGallery:
+    """Templates of the people who may be recognised (restricted by ``flt``) and the
+    1:N threshold at ``fpir`` for their number of modes (``threshold`` overrides)."""
     store = library.store
     require_model(library, model)
     if store.face_ids(model, FaceFilter(enrolled_only=True)).size == 0:
         raise FaceAtlasError("nobody is enrolled in this library (for model "
                              f"{model}): run `faceatlas enroll NAME PHOTOS...` first")
-    base = flt or FaceFilter()
-    allowed = store.face_ids(model, replace(base, enrolled_only=True))
+    base = replace(flt or FaceFilter(), enrolled_only=True)
+    templates = person_templates(store, model, flt=base, recognisable_only=True)
+    gallery = Gallery.of(templates)
+    t = resolve_openset_threshold(model_name(model), gallery.size, fpir, threshold)
     people = {p.id: p for p in store.people()}
-    out = []
-    for face in _query_faces(engine, image):
-        ident = FaceIdentity(face)
-        for pid, sim, fid in _best_per_group(library, model, face.embedding.vector, allowed,
-                                             top_k, "person"):
-            ident.matches.append(Match(person_label(people[pid]), pid, sim, fid))
-        if ident.matches and ident.matches[0].similarity >= t.value:
-            ident.decision = ident.matches[0].person
-        out.append(ident)
-    return IdentifyResult(str(image), model, t, out)
+    return IdentifyGallery(model, templates, gallery, people, t,
+                           IDENTIFY_MARGIN if margin is None else float(margin))
+
+
+@dataclass
+class IdentifyResult:
+    """Identification of every face of an image."""
+
+    image: str
+    model: str
+    threshold: OpenSetThreshold
+    margin: float
+    faces: list[FaceIdentity]
+
+    def to_dict(self) -> dict[str, object]:
+        t = self.threshold
+        return {"image": self.image, "model": self.model, "threshold": round(t.value, 6),
+                "fpir": t.fpir, "threshold_source": t.source, "gallery_size": t.gallery_size,
+                "margin_required": self.margin,
+                **({"note": t.note} if t.note else {}),
+                "faces": [f.to_dict() for f in self.faces]}
+
+
+def identify_many(library: Library, engine: FaceEngine,
+                  images: Sequence[str | os.PathLike[str]], top_k: int = 5,
+                  threshold: float | None = None, fpir: float | None = None,
+                  flt: FaceFilter | None = None, margin: float | None = None
+                  ) -> list[IdentifyResult]:
+    """:func:`identify` for several images (the templates are built once), in order."""
+    if top_k < 1:
+        raise FaceAtlasError("--top-k must be at least 1")
+    g = identify_gallery(library, engine.model_id, fpir, threshold, flt, margin)
+    return [IdentifyResult(str(image), g.model, g.threshold, g.margin,
+                           g.identify_faces(_query_faces(engine, image), top_k))
+            for image in images]
+
+
+def identify(library: Library, engine: FaceEngine, image: str | os.PathLike[str],
+             top_k: int = 5, threshold: float | None = None, fpir: float | None = None,
+             flt: FaceFilter | None = None, margin: float | None = None) -> IdentifyResult:
+    """Who is each face of ``image``, among the library's people (open-set, 1:N).
+
+    Each face is compared with every recognisable person's template
+    (:mod:`faceatlas.cluster.templates`: quality-weighted modes of their faces, restricted
+    by ``flt``), by the best similarity over the modes. It is named when that similarity
+    reaches the 1:N threshold calibrated at ``fpir`` (default 0.01) for the number of
+    modes compared (``threshold`` overrides), the best person leads the runner-up by at
+    least ``margin`` (default :data:`IDENTIFY_MARGIN`), and the face is large and good
+    enough (:func:`probe_refusal`); otherwise it is ``unknown`` with a reason."""
+    return identify_many(library, engine, [image], top_k, threshold, fpir, flt, margin)[0]
 
 
 # -- search ----------------------------------------------------------------------------
@@ -288,7 +424,7 @@ def search(library: Library, engine: FaceEngine, image: str | os.PathLike[str],
         raise FaceAtlasError(f"the library holds no faces embedded with model {model}: "
                              "index photos with the same --recognizer first")
     allowed = None if flt is None or flt.is_empty else store.face_ids(model, flt)
-    ranked = _best_per_group(library, model, query.embedding.vector, allowed, limit, "image",
+    ranked = _best_per_group(library, model, query.embedding.vector, allowed, limit,
                              floor=t.value)
     faces_by_id = store.faces([fid for _, _, fid in ranked])
     people = {p.id: p for p in store.people()}

@@ -2,10 +2,10 @@
 
 A person marked ``do_not_recognise`` keeps one template per embedding model (see
 :mod:`faceatlas.privacy.optout`). :class:`OptOutGuard` compares each newly analysed face
-with the templates of its model at the model's calibrated identification threshold
-(:data:`OPTOUT_FAR`, the one ``identify`` decides at): a face that reaches it is dropped
-before it is written, so neither its embedding nor its thumbnail is ever saved. The
-indexer (:class:`~faceatlas.library.Indexer`) screens every photo with it.
+with the templates of its model at the model's calibrated 1:1 threshold at
+:data:`OPTOUT_FAR`: a face that reaches it is dropped before it is written, so neither
+its embedding nor its thumbnail is ever saved. The indexer
+(:class:`~faceatlas.library.Indexer`) screens every photo with it.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from ..store import CatalogStore, NewFace, OptOutTemplate
 from ..types import model_name
 from ..verification import resolve_threshold
 
-#: False-match rate of the threshold at which a face counts as an opted-out person's:
-#: the same as ``identify``'s default, so any face ``identify`` would name as them is
-#: refused.
+#: False-match rate of the 1:1 threshold at which a face counts as an opted-out person's
+#: (each new face is compared with the few opt-out templates only, as 1:1 checks).
 OPTOUT_FAR = 1e-3
 
 

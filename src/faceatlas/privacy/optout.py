@@ -1,7 +1,8 @@
 """Opt-out ("do not recognise"): erase a person's faces and keep refusing their face.
 
 Opting a person out removes their faces like :func:`~faceatlas.privacy.forget` does
-(linked faces, and unlinked or clustered faces matching them), but keeps a minimal
+(linked faces, and the faces no user decided on that are theirs under the same strict 1:N
+rule, :func:`~faceatlas.privacy.erasure.sweep_faces`), but keeps a minimal
 record so that their face can be refused later:
 
 * the person row: id, name (so the opt-out can be listed and undone), notes, the
@@ -25,12 +26,13 @@ from typing import Any
 import numpy as np
 
 from ..cluster.people import resolve_person
+from ..cluster.templates import PersonTemplate
 from ..engine import FaceEngine
 from ..errors import FaceAtlasError
 from ..library.core import Library
 from ..library.recognize import person_label
-from ..store import Erasure, Person
-from .erasure import ErasurePlan, matching_faces, templates_of
+from ..store import CatalogStore, Erasure, Person
+from .erasure import ErasurePlan, Sweep, sweep_faces, templates_of
 from .guard import optout_threshold, unit_mean
 
 
@@ -38,6 +40,27 @@ def _combine(parts: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, int]:
     vecs = np.stack([v for v, _ in parts])
     weights = np.array([n for _, n in parts], np.float32)
     return unit_mean(vecs, weights), int(weights.sum())
+
+
+def _sweep_templates(store: CatalogStore, linked: list[int],
+                     extra: dict[str, list[tuple[np.ndarray, int]]]
+                     ) -> dict[str, PersonTemplate]:
+    """Per model, the person's template (:mod:`faceatlas.cluster.templates`) from their
+    linked faces and the extra vectors (photos given, a template already kept)."""
+    out: dict[str, PersonTemplate] = {}
+    records = store.faces(linked)
+    for model in sorted(set(store.embedding_models()) | set(extra)):
+        vecs, quality = [], []
+        for ids, batch in store.embeddings(model, linked) if linked else ():
+            vecs += list(batch)
+            quality += [records[int(i)].quality for i in ids]
+        for vector, _ in extra.get(model, []):
+            vecs.append(vector)
+            quality.append(1.0)
+        if vecs:
+            out[model] = PersonTemplate.from_vectors(np.stack(vecs), np.array(quality),
+                                                     model=model)
+    return out
 
 
 def plan_optout(library: Library, ref: str, photos: list[str | os.PathLike[str]] | None = None,
@@ -81,8 +104,9 @@ def plan_optout(library: Library, ref: str, photos: list[str | os.PathLike[str]]
     for model in templates:
         optout_threshold(model)  # refuse uncalibrated models before anything changes
     owner = person.id if person is not None else None
-    matched = [f for f in matching_faces(store, {m: t for m, (t, _) in templates.items()},
-                                         owner) if f not in linked] if sweep else []
+    found = sweep_faces(store, _sweep_templates(store, linked, extra), owner) \
+        if sweep else Sweep()
+    matched = [f for f in found.face_ids if f not in set(linked)]
     if matched:  # the template kept averages every face erased
         templates = build(linked + matched)
     faces = sorted(set(linked) | set(matched))
@@ -90,6 +114,7 @@ def plan_optout(library: Library, ref: str, photos: list[str | os.PathLike[str]]
     label = person_label(person) if person is not None else name
     kept = {"person_id": owner, "name": name,
             "templates": {m: n for m, (_, n) in templates.items()}}
+    sources = {"linked": len(linked), **{k: len(v) for k, v in found.faces.items()}}
     return ErasurePlan(
         action="optout", target={"person_id": owner, "name": name},
         erasure=Erasure(face_ids=faces, optout={owner or 0: templates}),
@@ -97,7 +122,7 @@ def plan_optout(library: Library, ref: str, photos: list[str | os.PathLike[str]]
                   f"{f' and {len(matched)} matching unlinked face(s)' if matched else ''}, "
                   f"keep only a template for model(s) {', '.join(templates)} to refuse "
                   "their face in photos indexed later"),
-        matched=len(matched), kept=kept,
+        matched=len(matched), kept=kept, sources=sources,
         create_person=None if person is not None else name)
 
 

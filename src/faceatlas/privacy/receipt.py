@@ -3,8 +3,9 @@
 A receipt says what was asked (a person, faces or a photo), when (UTC), how many rows,
 vectors, index entries and thumbnails were removed, and what was kept (for an opt-out:
 the models of the template kept and how many faces it averages). It never holds
-biometric data: no vectors, thumbnails, landmarks or boxes — only ids, names, paths and
-counts. Receipts live in ``receipts/erasure-<UTC time>.json`` under the library folder.
+biometric data: no vectors, thumbnails, landmarks or boxes — only ids (the erased faces'
+among them), names, paths and counts. Receipts live in ``receipts/erasure-<UTC time>.json``
+under the library folder.
 """
 
 from __future__ import annotations
@@ -31,14 +32,18 @@ def utc_now() -> str:
 @dataclass
 class Receipt:
     """One erasure: ``action`` (``forget-person``, ``forget-faces``, ``forget-photo``,
-    ``optout``), its ``target``, the ``removed`` counts, what was ``kept`` and how storage
-    was cleaned."""
+    ``optout``), its ``target``, the ``removed`` counts, what was ``kept``, how storage
+    was cleaned, the erased ``face_ids`` (catalog ids, not biometric data) and, for a
+    person, how many faces came from each ``source`` (linked, automatic person #N,
+    unassigned)."""
 
     action: str
     target: dict[str, Any]
     removed: dict[str, int]
     kept: dict[str, Any] = field(default_factory=dict)
     storage: dict[str, Any] = field(default_factory=dict)
+    face_ids: list[int] = field(default_factory=list)
+    sources: dict[str, int] = field(default_factory=dict)
     utc: str = field(default_factory=utc_now)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     path: Path | None = None
@@ -46,7 +51,8 @@ class Receipt:
     def to_dict(self) -> dict[str, Any]:
         return {"receipt": "erasure", "id": self.id, "utc": self.utc, "action": self.action,
                 "target": self.target, "removed": self.removed, "kept": self.kept,
-                "storage": self.storage, "faceatlas": __version__,
+                "storage": self.storage, "erased_face_ids": self.face_ids,
+                "sources": self.sources, "faceatlas": __version__,
                 "path": str(self.path) if self.path else None}
 
 
