@@ -52,6 +52,11 @@ class ClusterParams:
     attach_margin: float = 0.05
     min_quality: float = 0.10
     min_size: int = 1
+    absorb_max_size: int = 3
+    absorb_share: float = 0.8
+    absorb_sim: float = 0.30
+    absorb_min_target: int = 8
+    absorb_gap: float = 0.10
 
     def __post_init__(self) -> None:
         if self.k < 1:
