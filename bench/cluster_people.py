@@ -124,9 +124,9 @@ def agglo_sweep(ds: Dataset) -> tuple[dict[float, dict[str, Any]], float]:
 
 
 GRID: dict[str, list[Any]] = {
-    "link_sim": [0.44, 0.46, 0.48],
-    "link_relief": [0.06, 0.10, 0.14],
-    "k": [16, 24, 32],
+    "link_sim": [0.44, 0.46, 0.48, 0.50, 0.52],
+    "link_relief": [0.02, 0.06, 0.10],
+    "k": [16, 24],
     "absorb_share": [0.8, 2.0],          # 2.0: the neighbour-consensus pass off
     "absorb_gap": [0.05, 0.10, 0.15],
 }

@@ -19,11 +19,15 @@ Algorithm (:func:`cluster_faces`):
    ``bench/cluster_lfw.py``). The mean is what
    keeps a chain of look-alikes from joining two people: a bridge edge is strong, the
    mean over both people is not.
-4. Groups become people: anchored groups keep their person; in full mode other groups
+4. Neighbour consensus: a small group (at most 3 faces) whose nearest faces nearly all
+   belong to one large group, clearly closer than anyone else, joins it
+   (:func:`_absorb`): a person's unusual photos (another decade, a profile) are too far
+   from the person's mean for average linkage but not from their nearest photos.
+5. Groups become people: anchored groups keep their person; in full mode other groups
    take, greedily by overlap, the earlier person most of their faces were in (so ids
    stay stable and hidden people stay hidden); the rest become new people when they
    have ``min_size`` faces, else stay unassigned and are retried at the next run.
-5. Set-aside low-quality faces join a person only when their mean similarity to it is
+6. Set-aside low-quality faces join a person only when their mean similarity to it is
    at least ``attach_sim`` and beats the runner-up by ``attach_margin``; otherwise they
    stay unassigned.
 
