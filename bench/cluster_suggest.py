@@ -10,8 +10,8 @@ face; we count answers until BCubed F on the scored (``main``) faces reaches eac
   excluded) and the best one is answered: "yes" merges the two people, "no" excludes the
   pair. Stops when nothing is left to suggest.
 * ``random``: every pair of people (that share no photo) in a random order, answered in
-  that order (pairs already joined by an earlier "yes" are skipped without counting);
-  median of 5 seeds.
+  that order (pairs already joined by an earlier "yes" are skipped without counting)
+  until the last target is reached; median of 5 seeds.
 
 Starts: the default clustering, and the strictest one (``--strictness 1``) which splits
 people far more (so the suggestions have more to do).
@@ -119,7 +119,7 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("npz", type=Path, help="celebrities embeddings "
                     "(bench/celebrities_embed.py)")
-    ap.add_argument("--budget", type=int, default=3000, help="most answers per run")
+    ap.add_argument("--budget", type=int, default=3000, help="most answers of the suggested run")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     d = np.load(args.npz)
@@ -135,7 +135,7 @@ def main() -> None:
         people = len(np.unique(labels[labels >= 0]))
         ours = suggested(x, labels, y, main_faces, photos, ClusterParams.from_strictness(),
                          args.budget)
-        rand = [random_order(labels, y, main_faces, photos, seed, args.budget)
+        rand = [random_order(labels, y, main_faces, photos, seed, 10**9)
                 for seed in range(5)]
         med = {t: (None if any(r["answers_to_reach"][t] is None for r in rand) else
                    int(np.median([r["answers_to_reach"][t] for r in rand])))

@@ -225,7 +225,8 @@ def contact_sheet(store: CatalogStore, person: Person, out: Path, columns: int =
 def draw_sheet(store: CatalogStore, rows: Sequence[tuple[str, Sequence[int]]], out: Path,
                cell: int = 96) -> int:
     """Write a PNG with one labelled row of face thumbnails per entry of ``rows``
-    (``(label, face ids)``); returns the number of rows drawn."""
+    (``(label, face ids)``, an id below 0 leaves a gap); returns the number of rows
+    drawn."""
     if not rows:
         raise FaceAtlasError("nothing to draw on the sheet")
     label_h = 16
@@ -236,7 +237,7 @@ def draw_sheet(store: CatalogStore, rows: Sequence[tuple[str, Sequence[int]]], o
         y = r * (cell + label_h)
         draw.text((3, y + 2), label, fill="black")
         for i, fid in enumerate(faces):
-            data = store.thumbnail(fid)
+            data = store.thumbnail(fid) if fid >= 0 else None
             if not data:
                 continue
             img = Image.open(io.BytesIO(data)).convert("RGB")

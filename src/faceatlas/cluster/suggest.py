@@ -35,6 +35,9 @@ from .people import draw_sheet, merge_people
 
 #: Mode neighbours looked at per mode when searching for candidate pairs.
 PAIR_NEIGHBOURS = 10
+#: Pairs less similar than this are not suggested (``absorb_sim`` - 0.1: far below
+#: anything clustering would merge).
+MIN_SUGGEST_SIMILARITY = 0.2
 
 
 @dataclass(frozen=True)
@@ -92,10 +95,12 @@ def suggest_pairs(x: np.ndarray, labels: np.ndarray, params: ClusterParams, *,
                   photos: np.ndarray | None = None,
                   exclude: set[tuple[int, int]] | None = None,
                   people: dict[int, Profile] | None = None,
-                  limit: int | None = None) -> list[PairLink]:
+                  limit: int | None = None,
+                  min_similarity: float = MIN_SUGGEST_SIMILARITY) -> list[PairLink]:
     """Pairs of people (labels) best margin first; ``exclude`` holds ``(a, b)`` with
     a < b never to suggest, ``photos`` (per row) rules out people who share a photo,
-    ``people`` are precomputed :func:`profiles`."""
+    ``people`` are precomputed :func:`profiles`; pairs below ``min_similarity`` are
+    left out."""
     people = profiles(x, labels, params) if people is None else people
     exclude = exclude or set()
     ids = sorted(people)
@@ -119,6 +124,8 @@ def suggest_pairs(x: np.ndarray, labels: np.ndarray, params: ClusterParams, *,
         if photo_sets is not None and photo_sets[a] & photo_sets[b]:
             continue
         sim, margin = link(people[a], people[b], params)
+        if sim < min_similarity:
+            continue
         out.append(PairLink(a, b, round(sim, 6), round(margin, 6)))
     out.sort(key=lambda r: (-r.margin, r.a, r.b))
     return out if limit is None else out[:limit]
@@ -258,8 +265,9 @@ def suggestion_sheet(store: CatalogStore, suggestions: Sequence[MergeSuggestion]
         for p in (s.person, s.other):
             best = sorted(store.person_faces(p), key=lambda f: (-f.quality, f.id))
             faces.extend(f.id for f in best[:per_person])
+            faces.append(-1)                                  # a gap between the two
         rows.append((f"{s.person} + {s.other}: similarity {s.similarity:.3f} "
-                     f"(margin {s.margin:+.3f})", faces))
+                     f"(margin {s.margin:+.3f})", faces[:-1]))
     return draw_sheet(store, rows, out, cell=cell)
 
 
