@@ -202,7 +202,7 @@ def cluster_faces(embeddings: np.ndarray, *, quality: np.ndarray | None = None,
     merges, blocked = _agglomerate(groups, ea, eb, params.link_sim,
                                    params.link_relief)
     stats.update(merges=merges, blocked_by_constraints=blocked)
-    stats["absorbed"] = _absorb(groups, hood, params)
+    stats["absorbed"] = _absorb(groups, hood, params, x, graph_nodes)
 
     labels = np.full(n, -1, dtype=np.int64)
     new_people = _name_groups(groups, graph_nodes, people, params, labels, next_id)
@@ -357,7 +357,8 @@ def _edges(x: np.ndarray, graph_nodes: np.ndarray, sources: np.ndarray,
     return graph_nodes[a[order]], graph_nodes[b[order]], w[order], hood
 
 
-def _absorb(groups: _Groups, hood: _Hood, params: ClusterParams) -> int:
+def _absorb(groups: _Groups, hood: _Hood, params: ClusterParams, x: np.ndarray,
+            graph_nodes: np.ndarray) -> int:
     """Neighbour-consensus pass after the agglomeration. A small group (at most
     ``absorb_max_size`` faces) joins another group G when
 
@@ -365,8 +366,9 @@ def _absorb(groups: _Groups, hood: _Hood, params: ClusterParams) -> int:
       faces of G at similarity ``absorb_sim`` or more,
     * G has at least ``absorb_min_target`` faces,
     * its best similarity to G beats its best similarity to any other face by
-      ``absorb_gap`` (a neighbour list entirely in G counts its weakest slot as the
-      runner-up, an upper bound of what lies outside it),
+      ``absorb_gap`` (when all k neighbours are in G, ``absorb_depth * k`` neighbours
+      are searched for the runner-up; if even those are all G's, the weakest of them
+      bounds what lies outside),
     * its mean similarity to G is at least ``absorb_sim`` and the tags allow it.
 
     This is what brings back a person's unusual photos (another decade, a profile, a
@@ -384,6 +386,7 @@ def _absorb(groups: _Groups, hood: _Hood, params: ClusterParams) -> int:
         if groups.size[r] <= params.absorb_max_size:
             small.setdefault(r, []).append(row)
     candidates: list[tuple[float, int, int]] = []
+    deep: list[tuple[float, int, int, list[int]]] = []
     for r, rows in small.items():
         if len(rows) != groups.size[r]:
             continue                        # some faces of the group were not searched
@@ -409,9 +412,13 @@ def _absorb(groups: _Groups, hood: _Hood, params: ClusterParams) -> int:
         best = max(votes, key=lambda g: (votes[g], -g))
         share = votes[best] / slots
         runner_up = max((s for g, s in top.items() if g != best), default=floor)
-        if (share >= params.absorb_share and groups.size[best] >= params.absorb_min_target
-                and top[best] - runner_up >= params.absorb_gap):
-            candidates.append((-share, r, best))
+        if share >= params.absorb_share and groups.size[best] >= params.absorb_min_target:
+            if top[best] - runner_up >= params.absorb_gap:
+                candidates.append((-share, r, best))
+            elif params.absorb_depth > 1 and not any(
+                    g != best for g in top):
+                deep.append((share, r, best, [int(hood.nodes[row]) for row in rows]))
+    candidates += _deeper(groups, x, graph_nodes, deep, hood.idx.shape[1], params)
     absorbed = 0
     for _neg, r, target in sorted(candidates):
         ra, rb = groups.find(r), groups.find(target)
@@ -422,6 +429,39 @@ def _absorb(groups: _Groups, hood: _Hood, params: ClusterParams) -> int:
         groups.union(ra, rb)
         absorbed += 1
     return absorbed
+
+
+def _deeper(groups: _Groups, x: np.ndarray, graph_nodes: np.ndarray,
+            deep: list[tuple[float, int, int, list[int]]], k: int,
+            params: ClusterParams) -> list[tuple[float, int, int]]:
+    """The gap test of :func:`_absorb` for groups whose k neighbours all lay in the
+    target group: search ``absorb_depth * k`` neighbours to find the most similar face
+    of anyone else (or a lower bound past which there is none)."""
+    if not deep:
+        return []
+    faces = np.array([f for *_, fs in deep for f in fs], dtype=np.int64)
+    depth = min(params.absorb_depth * k + 1, len(graph_nodes))
+    sims, idx = knn(x[graph_nodes], x[faces], depth)
+    row = 0
+    out = []
+    for share, r, best, fs in deep:
+        top, runner, floor = -1.0, -1.0, 1.0
+        for _ in fs:
+            for j, s in zip(idx[row].tolist(), sims[row].tolist(), strict=True):
+                if j < 0:
+                    continue
+                floor = min(floor, s)
+                g = groups.find(int(graph_nodes[j]))
+                if g == best:
+                    top = max(top, s)
+                elif g != r:
+                    runner = max(runner, s)
+            row += 1
+        if runner < 0:
+            runner = floor
+        if top - runner >= params.absorb_gap:
+            out.append((-share, r, best))
+    return out
 
 
 def _name_groups(groups: _Groups, graph_nodes: np.ndarray, previous: np.ndarray,

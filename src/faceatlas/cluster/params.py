@@ -48,11 +48,13 @@ class ClusterParams:
     * ``min_size``: groups smaller than this (and not anchored to a person) stay
       unassigned and are retried at the next run;
     * ``absorb_max_size`` / ``absorb_share`` / ``absorb_sim`` / ``absorb_min_target`` /
-      ``absorb_gap``: the neighbour-consensus pass after the agglomeration (a group of
-      at most ``absorb_max_size`` faces whose neighbours are nearly all, by
-      ``absorb_share``, in one group of at least ``absorb_min_target`` faces, clearly
-      closer than anyone else by ``absorb_gap``, joins it when its mean similarity is at
-      least ``absorb_sim``); ``absorb_share`` above 1 turns the pass off.
+      ``absorb_gap`` / ``absorb_depth``: the neighbour-consensus pass after the
+      agglomeration (a group of at most ``absorb_max_size`` faces whose neighbours are
+      nearly all, by ``absorb_share``, in one group of at least ``absorb_min_target``
+      faces, clearly closer than anyone else by ``absorb_gap`` (looking
+      ``absorb_depth * k`` neighbours deep when the first k are all that group's), joins
+      it when its mean similarity is at least ``absorb_sim``); ``absorb_share`` above 1
+      turns the pass off.
     """
 
     k: int = 16
@@ -69,6 +71,7 @@ class ClusterParams:
     absorb_sim: float = 0.30
     absorb_min_target: int = 8
     absorb_gap: float = 0.10
+    absorb_depth: int = 4
 
     def __post_init__(self) -> None:
         if self.k < 1:
