@@ -298,3 +298,26 @@ def test_absorb_respects_cannot_link() -> None:
     photos[30] = photos[3]                                      # same photo as face 3
     labels = cluster_faces(x, photos=photos).labels
     assert labels[30] != labels[3] and len(set(labels[:30].tolist())) == 1
+
+
+def test_suggest_pairs_ranks_what_clustering_almost_merged() -> None:
+    from faceatlas.cluster.suggest import face_candidates, suggest_pairs
+
+    groups = _two_groups(6, 0.36, seed=2)                      # one person, two looks
+    other = _unit(np.random.default_rng(8).standard_normal((6, 128)) * 0.02
+                  + _unit(np.random.default_rng(9).standard_normal(128)))
+    x = np.vstack([groups, other])
+    labels = np.repeat([0, 1, 2], 6)
+    params = ClusterParams.from_strictness()
+    pairs = suggest_pairs(x, labels, params)
+    assert (pairs[0].a, pairs[0].b) == (0, 1)
+    assert 0.3 < pairs[0].similarity < 0.4 and pairs[0].margin < 0
+    assert all(p.similarity >= 0.2 for p in pairs)
+    assert (0, 1) not in {(p.a, p.b) for p in suggest_pairs(x, labels, params,
+                                                            exclude={(0, 1)})}
+    photos = np.arange(len(x))
+    photos[6] = photos[0]                                      # 0 and 1 share a photo
+    assert (0, 1) not in {(p.a, p.b) for p in suggest_pairs(x, labels, params,
+                                                            photos=photos)}
+    cands = face_candidates(x, np.r_[labels[:-1], -1], np.array([len(x) - 1]))
+    assert cands[0][0] == 2 and cands[0][1] > 0.9 and cands[0][1] > cands[0][3]
