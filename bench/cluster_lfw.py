@@ -8,8 +8,11 @@ single image, i.e. distractors), against two baselines on the same embeddings:
 Also: the strictness sweep on the two halves of the identities (calibration half:
 CRC-32 of the name even; held-out half: odd) that set the default strictness, and the
 incremental check (cluster a random 80 %, add the other 20 %, compare with the truth
-and with one full run). ``--relief-grid`` instead runs the grid that chose
-``link_relief`` and ``min_quality`` on the calibration half.
+and with one full run). ``--relief-grid`` instead runs the earlier LFW-only grid that
+chose ``min_quality`` on the calibration half; today's link_sim / link_relief / k and
+the neighbour-consensus knobs were chosen on the calibration halves of LFW *and*
+``celebrities/`` by ``bench/cluster_people.py --grid``, which also holds the datasets x
+methods comparison with the baselines at one global threshold.
 
 Input: the ``.npz`` written by ``bench/lfw_embed.py`` (keys ``identities``,
 ``embeddings``, ``quality``).

@@ -252,3 +252,72 @@ def test_bad_inputs_raise_clean_errors() -> None:
         cluster_faces(x, fixed=np.ones(12, bool))
     assert cluster_faces(x[:1]).labels.tolist() == [0]
     assert cluster_faces(np.zeros((0, 128), np.float32)).labels.shape == (0,)
+
+
+def _person_and_outlier(size: int = 30, seed: int = 4) -> np.ndarray:
+    """``size`` faces of one person (spread like real photos: pairwise cosine ~0.5)
+    then one unusual photo of them (mean cosine ~0.4 to the others, below the linkage
+    threshold, yet its nearest faces are all theirs) and 30 strangers."""
+    rng = np.random.default_rng(seed)
+    centre = _unit(rng.standard_normal(128))
+    faces = _unit(centre + 1.0 * _unit(rng.standard_normal((size, 128))))
+    odd = _unit(centre + 1.6 * _unit(rng.standard_normal(128)))
+    return np.vstack([faces, odd[None], _unit(rng.standard_normal((30, 128)))])
+
+
+def test_an_unusual_photo_joins_the_person_all_its_neighbours_belong_to() -> None:
+    x = _person_and_outlier()
+    cross = float((x[:30] @ x[30]).mean())
+    params = ClusterParams.from_strictness()
+    assert cross < params.link_sim - params.link_relief        # average linkage says no
+    assert cross >= params.absorb_sim
+    labels = cluster_faces(x, params=params).labels
+    assert len(set(labels[:31].tolist())) == 1
+    assert len(set(labels[31:].tolist()) & {int(labels[0])}) == 0
+    off = ClusterParams.from_strictness(absorb_share=2.0)
+    labels = cluster_faces(x, params=off).labels
+    assert labels[30] != labels[0] and len(set(labels[:30].tolist())) == 1
+
+
+def test_a_face_between_two_people_is_not_absorbed() -> None:
+    rng = np.random.default_rng(6)
+    a, b = _unit(rng.standard_normal((2, 128)))
+    b = _unit(b - (a @ b) * a)
+    pa = _unit(a + 1.0 * _unit(rng.standard_normal((12, 128))))
+    pb = _unit(b + 1.0 * _unit(rng.standard_normal((12, 128))))
+    mid = _unit(a + b + 2.4 * _unit(rng.standard_normal(128)))
+    x = np.vstack([pa, pb, mid[None]])
+    labels = cluster_faces(x).labels
+    assert labels[0] != labels[12]
+    assert labels[24] not in (labels[0], labels[12])
+
+
+def test_absorb_respects_cannot_link() -> None:
+    x = _person_and_outlier()
+    photos = np.arange(len(x))
+    photos[30] = photos[3]                                      # same photo as face 3
+    labels = cluster_faces(x, photos=photos).labels
+    assert labels[30] != labels[3] and len(set(labels[:30].tolist())) == 1
+
+
+def test_suggest_pairs_ranks_what_clustering_almost_merged() -> None:
+    from faceatlas.cluster.suggest import face_candidates, suggest_pairs
+
+    groups = _two_groups(6, 0.36, seed=2)                      # one person, two looks
+    other = _unit(np.random.default_rng(8).standard_normal((6, 128)) * 0.02
+                  + _unit(np.random.default_rng(9).standard_normal(128)))
+    x = np.vstack([groups, other])
+    labels = np.repeat([0, 1, 2], 6)
+    params = ClusterParams.from_strictness()
+    pairs = suggest_pairs(x, labels, params)
+    assert (pairs[0].a, pairs[0].b) == (0, 1)
+    assert 0.3 < pairs[0].similarity < 0.4 and pairs[0].margin < 0
+    assert all(p.similarity >= 0.2 for p in pairs)
+    assert (0, 1) not in {(p.a, p.b) for p in suggest_pairs(x, labels, params,
+                                                            exclude={(0, 1)})}
+    photos = np.arange(len(x))
+    photos[6] = photos[0]                                      # 0 and 1 share a photo
+    assert (0, 1) not in {(p.a, p.b) for p in suggest_pairs(x, labels, params,
+                                                            photos=photos)}
+    cands = face_candidates(x, np.r_[labels[:-1], -1], np.array([len(x) - 1]))
+    assert cands[0][0] == 2 and cands[0][1] > 0.9 and cands[0][1] > cands[0][3]

@@ -265,3 +265,125 @@ def test_sample_portraits_end_to_end(portraits: Path, tmp_path: Path) -> None:
                                 str(tmp_path / "s.png"), "--library", str(library)])
     assert sheet.exit_code == 0, sheet.output
     assert Image.open(io.BytesIO((tmp_path / "s.png").read_bytes())).size[0] > 0
+
+
+def _look(base: np.ndarray, cos: float, seed: int) -> np.ndarray:
+    """A unit vector at cosine ``cos`` from ``base``."""
+    other = _unit(np.random.default_rng(seed).standard_normal(128))
+    other = _unit(other - (other @ base) * base)
+    return _unit(cos * base + np.sqrt(1 - cos**2) * other)
+
+
+def _add_vectors(lib: Lib, who: str, vectors: np.ndarray, quality: float = 0.9) -> list[int]:
+    store = lib.store()
+    ids: list[int] = []
+    try:
+        for vec in vectors:
+            lib.count += 1
+            path = str(lib.root / "photos" / f"{who}_{lib.count}.jpg")
+            face = NewFace(box=(0, 0, 64, 64), landmarks=np.zeros((5, 2), np.float32),
+                           det_score=0.9, quality=quality, thumbnail=_thumb(lib.count % 255),
+                           model=MODEL, vector=_unit(vec))
+            info = ImageInfo(path=path, folder=str(Path(path).parent), album="photos",
+                             content_hash=str(lib.count), size=1, mtime_ns=1)
+            ids += store.save_image(info, [face]).face_ids
+    finally:
+        store.close()
+    lib.faces.setdefault(who, []).extend(ids)
+    return ids
+
+
+@pytest.fixture()
+def two_looks(lib: Lib) -> tuple[Lib, int, int]:
+    """Library A, B, C plus person D photographed with two looks (cosine 0.36 between
+    the looks: clustering keeps them apart as two people)."""
+    young = _unit(np.random.default_rng(21).standard_normal(128))
+    old = _look(young, 0.36, 22)
+    noise = 0.03 * np.random.default_rng(23).standard_normal((12, 128))
+    _add_vectors(lib, "D1", young + noise[:6])
+    _add_vectors(lib, "D2", old + noise[6:])
+    lib.run("cluster")
+    (d1,) = lib.people_of("D1")
+    (d2,) = lib.people_of("D2")
+    assert d1 is not None and d2 is not None and d1 != d2
+    return lib, d1, d2
+
+
+def test_suggest_lists_the_split_person_first(two_looks: tuple[Lib, int, int],
+                                              tmp_path: Path) -> None:
+    lib, d1, d2 = two_looks
+    out = lib.run("people", "suggest", "--sheet", str(tmp_path / "s.png"))
+    rows = out["suggestions"]  # type: ignore[index]
+    assert {rows[0]["person"], rows[0]["other"]} == {d1, d2}
+    assert set(rows[0]) == {"person", "other", "name", "other_name", "similarity",
+                            "margin", "faces", "other_faces"}
+    assert 0.3 < rows[0]["similarity"] < 0.4 and rows[0]["faces"] == 6
+    assert all(r["margin"] < rows[0]["margin"] for r in rows[1:])
+    assert len(lib.run("people", "suggest", "--limit", "1")["suggestions"]) == 1  # type: ignore[index,arg-type]
+    with Image.open(tmp_path / "s.png") as img:
+        assert img.format == "PNG" and img.size[1] == len(rows) * (96 + 16)
+
+
+def test_suggest_yes_merges(two_looks: tuple[Lib, int, int]) -> None:
+    lib, d1, d2 = two_looks
+    out = lib.run("people", "suggest", "--yes", str(d1), str(d2))
+    assert out["answer"] == "yes" and out["faces"] == 12  # type: ignore[index]
+    _recluster(lib)
+    assert lib.people_of("D1") == lib.people_of("D2") == {d1}
+    rows = lib.run("people", "suggest")["suggestions"]  # type: ignore[index]
+    assert all(d2 not in (r["person"], r["other"]) for r in rows)  # type: ignore[index]
+
+
+def test_suggest_no_is_never_suggested_again_and_survives_reclustering(
+        two_looks: tuple[Lib, int, int], tmp_path: Path) -> None:
+    lib, d1, d2 = two_looks
+    # the loosest full re-cluster merges the two looks when nobody said otherwise
+    probe = Lib(tmp_path / "probe")
+    probe_out = None
+    for who in ("D1", "D2"):
+        store = lib.store()
+        try:
+            vecs = np.vstack([v for _, v in store.embeddings(MODEL, lib.faces[who])][0])
+        finally:
+            store.close()
+        _add_vectors(probe, who, vecs)
+    probe_out = probe.run("cluster", "--strictness", "0")
+    assert probe_out is not None and len(probe.people_of("D1") | probe.people_of("D2")) == 1
+    out = lib.run("people", "suggest", "--no", str(d1), str(d2))
+    assert out == {"answer": "no", "person": d1, "other": d2}
+    assert "differ" in lib.decisions()
+    rows = lib.run("people", "suggest")["suggestions"]  # type: ignore[index]
+    assert all({r["person"], r["other"]} != {d1, d2} for r in rows)  # type: ignore[index]
+    _recluster(lib)
+    assert lib.people_of("D1") == {d1} and lib.people_of("D2") == {d2}
+    rows = lib.run("people", "suggest")["suggestions"]  # type: ignore[index]
+    assert all({r["person"], r["other"]} != {d1, d2} for r in rows)  # type: ignore[index]
+
+
+def test_suggest_mistakes_are_clean_errors(two_looks: tuple[Lib, int, int]) -> None:
+    lib, d1, _ = two_looks
+    for args in (["--yes", str(d1)], ["--yes", str(d1), str(d1)], ["--no", str(d1), "Nobody"],
+                 [str(d1), "2"], ["--yes", "--no", "1", "2"]):
+        result = runner.invoke(app, ["people", "suggest", *args, "--library", str(lib.root)])
+        # a usage mistake exits 1, a person that does not exist 3 (NotFoundError)
+        assert result.exit_code == (3 if "Nobody" in args else 1), result.output
+        assert "Traceback" not in result.output and "error" in result.output
+
+
+def test_unassigned_lists_faces_with_their_candidate(lib: Lib, tmp_path: Path) -> None:
+    (pa,) = lib.people_of("A")
+    # a blurry photo of A: too poor to link, not close enough to attach
+    vague = _look(CENTRES[0], 0.45, 31)
+    (face,) = _add_vectors(lib, "A?", vague[None], quality=0.05)
+    lib.run("cluster")
+    assert lib.person_of(face) is None
+    out = lib.run("people", "unassigned", "--sheet", str(tmp_path / "u.png"))
+    (row,) = out["faces"]  # type: ignore[index]
+    assert row["face_id"] == face and row["candidate"] == pa
+    assert 0.35 < row["similarity"] < 0.45 and row["would_attach"] is False
+    assert row["runner_up"] in set(lib.people_of("B") | lib.people_of("C"))
+    assert set(row) == {"face_id", "image_id", "quality", "candidate", "candidate_name",
+                        "similarity", "runner_up", "runner_up_similarity", "would_attach"}
+    assert (tmp_path / "u.png").exists()
+    lib.run("people", "move", str(face), "--to", str(pa))
+    assert lib.run("people", "unassigned")["faces"] == []  # type: ignore[index]

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from ..cluster.params import DEFAULT_STRICTNESS
+from ..errors import FaceAtlasError
 from .common import JsonOption, LibraryOpt, console, deprecated, err_console, guarded, print_json
 
 if TYPE_CHECKING:
@@ -262,6 +263,97 @@ def sheet(person: str = PersonArg,
         return {"id": p.id, "name": p.name, "faces_drawn": drawn, "path": str(out)}
 
     _correction(library, as_json, fn, lambda r: f"wrote {r['path']}")
+
+
+@app.command()
+def suggest(
+    pair: list[str] = typer.Argument(None, metavar="[A B]",
+                                     help="With --yes or --no: the two people."),
+    yes: bool = typer.Option(False, "--yes", help="A and B are one person: merge them."),
+    no: bool = typer.Option(False, "--no", help="A and B are different people: never "
+                            "suggest them again, and keep them apart when clustering."),
+    limit: int = typer.Option(20, "--limit", min=1, help="Most pairs listed."),
+    sheet_out: Path | None = typer.Option(None, "--sheet", help="Also write a PNG with "
+                                          "the faces of each pair."),
+    library: Path | None = LibraryOpt, as_json: bool = JsonOption,
+) -> None:
+    """Pairs of people that are probably one person, best first; answer with --yes/--no."""
+
+    def fn(lib: Library) -> dict[str, Any]:
+        from ..cluster import people as ops
+        from ..cluster import suggest as sg
+
+        if yes or no:
+            if yes and no:
+                raise FaceAtlasError("give --yes or --no, not both")
+            if len(pair or []) != 2:
+                raise FaceAtlasError("--yes and --no take two people: "
+                                     "`faceatlas people suggest --yes A B`")
+            a, b = (ops.resolve_person(lib.store, r) for r in pair)
+            if yes:
+                kept = sg.accept_merge(lib.store, a, b)
+                return {"answer": "yes", **ops.summarize(lib.store, kept).to_dict()}
+            sg.record_differ(lib.store, a, b)
+            return {"answer": "no", "person": a.id, "other": b.id}
+        if pair:
+            raise FaceAtlasError("people given without --yes or --no")
+        rows = sg.suggest_merges(lib.store, limit=limit)
+        out: dict[str, Any] = {"suggestions": [r.to_dict() for r in rows]}
+        if sheet_out is not None and rows:
+            sg.suggestion_sheet(lib.store, rows, sheet_out)
+            out["sheet"] = str(sheet_out)
+        return out
+
+    def message(r: dict[str, Any]) -> str:
+        if r.get("answer") == "yes":
+            return f"merged: person {r['id']} now has {r['faces']} faces"
+        if r.get("answer") == "no":
+            return f"noted: people {r['person']} and {r['other']} are different"
+        if not r["suggestions"]:
+            return "no merge suggestions"
+        lines = [f"{s['person']} ({s['name'] or 'unnamed'}, {s['faces']} faces) + "
+                 f"{s['other']} ({s['other_name'] or 'unnamed'}, {s['other_faces']} faces): "
+                 f"similarity {s['similarity']:.3f}, margin {s['margin']:+.3f}"
+                 for s in r["suggestions"]]
+        if "sheet" in r:
+            lines.append(f"sheet: {r['sheet']}")
+        lines.append("answer with `faceatlas people suggest --yes A B` or `--no A B`")
+        return "\n".join(lines)
+
+    _correction(library, as_json, fn, message)
+
+
+@app.command()
+def unassigned(
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Most faces listed."),
+    sheet_out: Path | None = typer.Option(None, "--sheet", help="Also write a PNG: each "
+                                          "face beside its candidate person."),
+    library: Path | None = LibraryOpt, as_json: bool = JsonOption,
+) -> None:
+    """Faces in no person, with their best candidate person and similarity."""
+
+    def fn(lib: Library) -> dict[str, Any]:
+        from ..cluster import suggest as sg
+
+        rows = sg.unassigned_faces(lib.store, limit=limit)
+        out: dict[str, Any] = {"faces": [r.to_dict() for r in rows]}
+        if sheet_out is not None and rows:
+            sg.unassigned_sheet(lib.store, rows, sheet_out)
+            out["sheet"] = str(sheet_out)
+        return out
+
+    def message(r: dict[str, Any]) -> str:
+        if not r["faces"]:
+            return "no unassigned faces"
+        lines = [f"face {u['face_id']} (quality {u['quality']:.2f}): " + (
+            f"closest person {u['candidate']} ({u['candidate_name'] or 'unnamed'}), "
+            f"similarity {u['similarity']:.3f}" if u["candidate"] is not None
+            else "no candidate") for u in r["faces"]]
+        if "sheet" in r:
+            lines.append(f"sheet: {r['sheet']}")
+        return "\n".join(lines)
+
+    _correction(library, as_json, fn, message)
 
 
 def register(root: typer.Typer) -> None:

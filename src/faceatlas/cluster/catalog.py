@@ -7,7 +7,9 @@ What is read as constraints (and therefore never undone by a run, incremental or
 * faces ``assigned_by = 'user'`` are fixed to their person (enrol, name, move, merge,
   split and hide all fix faces);
 * ``reject`` decisions ("face f is not person P"), unless a later decision put f in P;
-* the image of each face: faces of one photo never share a person.
+* the image of each face: faces of one photo never share a person;
+* ``differ`` decisions ("people A and B are different", ``people suggest --no``): the
+  faces A and B have at that run may not end up in one person.
 
 Faces of people marked ``do_not_recognise`` are left out entirely: they neither attract
 new faces nor take part in groups.
@@ -29,6 +31,8 @@ from .params import ClusterParams
 
 #: Decision kinds that put a face into a person (they cancel an earlier rejection).
 PLACING_DECISIONS = ("enroll", "assign", "merge", "split")
+#: Decision kind "these two people are different people" (``people suggest --no``).
+DIFFER_DECISION = "differ"
 
 
 @dataclass
@@ -83,9 +87,26 @@ def rejections(store: CatalogStore) -> set[tuple[int, int]]:
     return out
 
 
-def cluster_catalog(store: CatalogStore, *, model: str | None = None, full: bool = False,
-                    params: ClusterParams | None = None) -> ClusterRun:
-    """Cluster the catalog's faces of one model and store the automatic assignments."""
+@dataclass
+class CatalogFaces:
+    """The faces of one model that clustering works on (people marked
+    ``do_not_recognise`` left out), row-aligned arrays."""
+
+    model: str
+    face_ids: np.ndarray
+    vectors: np.ndarray
+    people: np.ndarray          # person id per face, -1 = unassigned
+    fixed: np.ndarray           # assigned by a user
+    quality: np.ndarray
+    photos: np.ndarray          # image id per face
+
+    def rows(self) -> dict[int, int]:
+        """Row index of each face id."""
+        return {int(f): i for i, f in enumerate(self.face_ids.tolist())}
+
+
+def catalog_faces(store: CatalogStore, model: str | None = None) -> CatalogFaces:
+    """Read the faces, vectors and current people of one model from the catalog."""
     model = choose_model(store, model)
     hidden_from_clustering = {p.id for p in store.people() if p.do_not_recognise}
     id_chunks, vec_chunks = [], []
@@ -99,15 +120,55 @@ def cluster_catalog(store: CatalogStore, *, model: str | None = None, full: bool
     face_ids = all_ids[keep]
     vectors = np.vstack(vec_chunks)[keep] if vec_chunks else np.empty((0, 1), np.float32)
     recs = [records[int(f)] for f in face_ids]
-    people = np.array([r.person_id if r.person_id is not None else -1 for r in recs], np.int64)
-    fixed = np.array([r.assigned_by == "user" and r.person_id is not None for r in recs])
-    quality = np.array([r.quality for r in recs], np.float32)
-    photos = np.array([r.image_id for r in recs], np.int64)
-    row_of = {int(f): i for i, f in enumerate(face_ids.tolist())}
+    return CatalogFaces(
+        model=model, face_ids=face_ids, vectors=vectors,
+        people=np.array([r.person_id if r.person_id is not None else -1 for r in recs],
+                        np.int64),
+        fixed=np.array([r.assigned_by == "user" and r.person_id is not None for r in recs],
+                       dtype=bool),
+        quality=np.array([r.quality for r in recs], np.float32),
+        photos=np.array([r.image_id for r in recs], np.int64))
+
+
+def differing_people(store: CatalogStore) -> set[tuple[int, int]]:
+    """Pairs ``(a, b)``, a < b, of people a user said are different people
+    (``people suggest --no``), unless a later merge joined them."""
+    out: set[tuple[int, int]] = set()
+    for d in store.decisions():
+        if d.person_id is None or d.other_person_id is None:
+            continue
+        pair = (min(d.person_id, d.other_person_id), max(d.person_id, d.other_person_id))
+        if d.kind == DIFFER_DECISION:
+            out.add(pair)
+        elif d.kind == "merge":
+            out.discard(pair)
+    return out
+
+
+def differ_constraints(cf: CatalogFaces, pairs: set[tuple[int, int]]
+                       ) -> list[tuple[list[int], list[int]]]:
+    """Cannot-link constraints (rows) between the current faces of each differing pair."""
+    out = []
+    for a, b in sorted(pairs):
+        left = np.flatnonzero(cf.people == a).tolist()
+        right = np.flatnonzero(cf.people == b).tolist()
+        if left and right:
+            out.append((left, right))
+    return out
+
+
+def cluster_catalog(store: CatalogStore, *, model: str | None = None, full: bool = False,
+                    params: ClusterParams | None = None) -> ClusterRun:
+    """Cluster the catalog's faces of one model and store the automatic assignments."""
+    cf = catalog_faces(store, model)
+    face_ids, people, fixed = cf.face_ids, cf.people, cf.fixed
+    row_of = cf.rows()
     not_person = [(row_of[f], p) for f, p in sorted(rejections(store)) if f in row_of]
     first_new = max([p.id for p in store.people()], default=0) + 1
-    result = cluster_faces(vectors, quality=quality, photos=photos, people=people,
-                           fixed=fixed, constraints=Constraints(not_person=not_person),
+    constraints = Constraints(cannot_link=differ_constraints(cf, differing_people(store)),
+                              not_person=not_person)
+    result = cluster_faces(cf.vectors, quality=cf.quality, photos=cf.photos, people=people,
+                           fixed=fixed, constraints=constraints,
                            params=params, full=full, first_new_id=first_new)
     real_id = {tmp: store.create_person(None).id for tmp in result.new_people}
     labels = np.array([real_id.get(int(v), int(v)) for v in result.labels], np.int64)
@@ -116,7 +177,7 @@ def cluster_catalog(store: CatalogStore, *, model: str | None = None, full: bool
         moves[int(labels[row])].append(int(face_ids[row]))
     for target, faces in sorted(moves.items()):
         store.assign_faces(faces, target if target >= 0 else None, by="auto")
-    return ClusterRun(model=model, mode="full" if full else "incremental",
+    return ClusterRun(model=cf.model, mode="full" if full else "incremental",
                       faces=len(face_ids), assigned=int((labels >= 0).sum()),
                       unassigned=int((labels < 0).sum()),
                       changed=sum(len(v) for v in moves.values()),

@@ -19,11 +19,15 @@ Algorithm (:func:`cluster_faces`):
    ``bench/cluster_lfw.py``). The mean is what
    keeps a chain of look-alikes from joining two people: a bridge edge is strong, the
    mean over both people is not.
-4. Groups become people: anchored groups keep their person; in full mode other groups
+4. Neighbour consensus: a small group (at most 3 faces) whose nearest faces nearly all
+   belong to one large group, clearly closer than anyone else, joins it
+   (:func:`_absorb`): a person's unusual photos (another decade, a profile) are too far
+   from the person's mean for average linkage but not from their nearest photos.
+5. Groups become people: anchored groups keep their person; in full mode other groups
    take, greedily by overlap, the earlier person most of their faces were in (so ids
    stay stable and hidden people stay hidden); the rest become new people when they
    have ``min_size`` faces, else stay unassigned and are retried at the next run.
-5. Set-aside low-quality faces join a person only when their mean similarity to it is
+6. Set-aside low-quality faces join a person only when their mean similarity to it is
    at least ``attach_sim`` and beats the runner-up by ``attach_margin``; otherwise they
    stay unassigned.
 
@@ -193,11 +197,12 @@ def cluster_faces(embeddings: np.ndarray, *, quality: np.ndarray | None = None,
 
     graph_nodes = np.flatnonzero(good)
     sources = graph_nodes if full else np.flatnonzero(good & (anchors < 0))
-    ea, eb, _ = _edges(x, graph_nodes, sources, params)
+    ea, eb, _, hood = _edges(x, graph_nodes, sources, params)
     stats["edges"] = len(ea)
     merges, blocked = _agglomerate(groups, ea, eb, params.link_sim,
                                    params.link_relief)
     stats.update(merges=merges, blocked_by_constraints=blocked)
+    stats["absorbed"] = _absorb(groups, hood, params, x, graph_nodes)
 
     labels = np.full(n, -1, dtype=np.int64)
     new_people = _name_groups(groups, graph_nodes, people, params, labels, next_id)
@@ -251,6 +256,19 @@ def _pre_unite(groups: _Groups, x: np.ndarray, anchors: np.ndarray, constraints:
     return conflicts
 
 
+def link_threshold(link: float, relief: float, size_a: int, size_b: int) -> float:
+    """Least mean cross similarity for groups of ``size_a`` and ``size_b`` faces to merge:
+    ``link - relief * (1 - 1/sqrt(size_a * size_b))``."""
+    return link - relief * (1.0 - 1.0 / math.sqrt(size_a * size_b))
+
+
+def person_modes(x: np.ndarray, faces: np.ndarray, link: float
+                 ) -> list[tuple[np.ndarray, int]]:
+    """A person's modes as ``(vector sum, size)``: average-linkage clusters of its faces
+    cut at ``link`` (one mode for a single face or above :data:`MODES_MAX_FACES`)."""
+    return _person_modes(x, faces, link) or [(x[faces].sum(axis=0), len(faces))]
+
+
 def _agglomerate(groups: _Groups, ea: np.ndarray, eb: np.ndarray, link: float,
                  relief: float = 0.0) -> tuple[int, int]:
     """Average-linkage agglomeration restricted to graph edges: repeatedly merge the two
@@ -264,8 +282,8 @@ def _agglomerate(groups: _Groups, ea: np.ndarray, eb: np.ndarray, link: float,
     size = groups.size
 
     def margin(ra: int, rb: int) -> float:
-        return groups.mean_similarity(ra, rb) - link + relief * (
-            1.0 - 1.0 / math.sqrt(size[ra] * size[rb]))
+        return groups.mean_similarity(ra, rb) - link_threshold(link, relief, size[ra],
+                                                               size[rb])
 
     heap: list[tuple[float, int, int]] = []
     for a, b in zip(ea.tolist(), eb.tolist(), strict=True):
@@ -294,12 +312,24 @@ def _agglomerate(groups: _Groups, ea: np.ndarray, eb: np.ndarray, link: float,
     return merges, blocked
 
 
+@dataclass(frozen=True)
+class _Hood:
+    """The kNN lists the graph was built from, in global face indices: row r holds the
+    neighbours (``idx``, -1 for none) and similarities of face ``nodes[r]``."""
+
+    nodes: np.ndarray
+    sims: np.ndarray
+    idx: np.ndarray
+
+
 def _edges(x: np.ndarray, graph_nodes: np.ndarray, sources: np.ndarray,
-           params: ClusterParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Graph edges with an end in ``sources``, sorted from most to least similar."""
+           params: ClusterParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, _Hood]:
+    """Graph edges with an end in ``sources``, sorted from most to least similar, and
+    the kNN lists of the sources (for :func:`_absorb`)."""
     empty = np.empty(0, dtype=np.int64)
     if len(sources) == 0 or len(graph_nodes) < 2:
-        return empty, empty, np.empty(0)
+        return empty, empty, np.empty(0), _Hood(empty, np.empty((0, 1)),
+                                                np.empty((0, 1), np.int64))
     local = np.full(len(x), -1, dtype=np.int64)
     local[graph_nodes] = np.arange(len(graph_nodes))
     sub = x[graph_nodes]
@@ -321,7 +351,117 @@ def _edges(x: np.ndarray, graph_nodes: np.ndarray, sources: np.ndarray,
     keep = adaptive_keep(sims, params)
     a, b, w = edge_list(nodes, sims, idx, keep, src, params)
     order = np.lexsort((b, a, -w))
-    return graph_nodes[a[order]], graph_nodes[b[order]], w[order]
+    n_src = len(src)
+    glob = np.where(idx[:n_src] >= 0, graph_nodes[np.maximum(idx[:n_src], 0)], -1)
+    hood = _Hood(graph_nodes[src], sims[:n_src], glob)
+    return graph_nodes[a[order]], graph_nodes[b[order]], w[order], hood
+
+
+def _absorb(groups: _Groups, hood: _Hood, params: ClusterParams, x: np.ndarray,
+            graph_nodes: np.ndarray) -> int:
+    """Neighbour-consensus pass after the agglomeration. A small group (at most
+    ``absorb_max_size`` faces) joins another group G when
+
+    * at least ``absorb_share`` of its faces' k neighbour slots (outside itself) hold
+      faces of G at similarity ``absorb_sim`` or more,
+    * G has at least ``absorb_min_target`` faces,
+    * its best similarity to G beats its best similarity to any other face by
+      ``absorb_gap`` (when all k neighbours are in G, ``absorb_depth * k`` neighbours
+      are searched for the runner-up; if even those are all G's, the weakest of them
+      bounds what lies outside),
+    * its mean similarity to G is at least ``absorb_sim`` and the tags allow it.
+
+    This is what brings back a person's unusual photos (another decade, a profile, a
+    costume): such a face is too far from a large person's *mean* for average linkage,
+    yet its nearest faces are all that person's and clearly closer than anyone else's.
+    A face that only resembles someone (LFW's single-photo people next to a person
+    with 500 photos) has a runner-up about as close. Groups are taken most unanimous
+    first. Returns the number of groups absorbed."""
+    if params.absorb_share > 1.0 or len(hood.nodes) == 0:
+        return 0
+    face_root = {int(f): groups.find(int(f)) for f in hood.nodes.tolist()}
+    small: dict[int, list[int]] = {}
+    for row, f in enumerate(hood.nodes.tolist()):
+        r = face_root[f]
+        if groups.size[r] <= params.absorb_max_size:
+            small.setdefault(r, []).append(row)
+    candidates: list[tuple[float, int, int]] = []
+    deep: list[tuple[float, int, int, list[int]]] = []
+    for r, rows in small.items():
+        if len(rows) != groups.size[r]:
+            continue                        # some faces of the group were not searched
+        votes: dict[int, int] = {}
+        top: dict[int, float] = {}
+        slots = 0
+        floor = 1.0                         # similarity of the weakest slot looked at
+        for row in rows:
+            for j, s in zip(hood.idx[row].tolist(), hood.sims[row].tolist(), strict=True):
+                if j < 0:
+                    slots += 1
+                    continue
+                floor = min(floor, s)
+                rj = groups.find(j)
+                if rj == r:
+                    continue
+                slots += 1
+                top[rj] = max(top.get(rj, -1.0), s)
+                if s >= params.absorb_sim:
+                    votes[rj] = votes.get(rj, 0) + 1
+        if not votes or slots == 0:
+            continue
+        best = max(votes, key=lambda g: (votes[g], -g))
+        share = votes[best] / slots
+        runner_up = max((s for g, s in top.items() if g != best), default=floor)
+        if share >= params.absorb_share and groups.size[best] >= params.absorb_min_target:
+            if top[best] - runner_up >= params.absorb_gap:
+                candidates.append((-share, r, best))
+            elif params.absorb_depth > 1 and not any(
+                    g != best for g in top):
+                deep.append((share, r, best, [int(hood.nodes[row]) for row in rows]))
+    candidates += _deeper(groups, x, graph_nodes, deep, hood.idx.shape[1], params)
+    absorbed = 0
+    for _neg, r, target in sorted(candidates):
+        ra, rb = groups.find(r), groups.find(target)
+        if ra == rb or not groups.can_merge(ra, rb):
+            continue
+        if groups.mean_similarity(ra, rb) < params.absorb_sim:
+            continue
+        groups.union(ra, rb)
+        absorbed += 1
+    return absorbed
+
+
+def _deeper(groups: _Groups, x: np.ndarray, graph_nodes: np.ndarray,
+            deep: list[tuple[float, int, int, list[int]]], k: int,
+            params: ClusterParams) -> list[tuple[float, int, int]]:
+    """The gap test of :func:`_absorb` for groups whose k neighbours all lay in the
+    target group: search ``absorb_depth * k`` neighbours to find the most similar face
+    of anyone else (or a lower bound past which there is none)."""
+    if not deep:
+        return []
+    faces = np.array([f for *_, fs in deep for f in fs], dtype=np.int64)
+    depth = min(params.absorb_depth * k + 1, len(graph_nodes))
+    sims, idx = knn(x[graph_nodes], x[faces], depth)
+    row = 0
+    out = []
+    for share, r, best, fs in deep:
+        top, runner, floor = -1.0, -1.0, 1.0
+        for _ in fs:
+            for j, s in zip(idx[row].tolist(), sims[row].tolist(), strict=True):
+                if j < 0:
+                    continue
+                floor = min(floor, s)
+                g = groups.find(int(graph_nodes[j]))
+                if g == best:
+                    top = max(top, s)
+                elif g != r:
+                    runner = max(runner, s)
+            row += 1
+        if runner < 0:
+            runner = floor
+        if top - runner >= params.absorb_gap:
+            out.append((-share, r, best))
+    return out
 
 
 def _name_groups(groups: _Groups, graph_nodes: np.ndarray, previous: np.ndarray,

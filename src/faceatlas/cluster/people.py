@@ -244,3 +244,34 @@ def faces_sheet(store: CatalogStore, face_ids: Sequence[int], out: Path, columns
     except OSError as exc:
         raise FaceAtlasError(f"{out}: cannot write the contact sheet ({exc})") from None
     return len(thumbs)
+
+
+def draw_sheet(store: CatalogStore, rows: Sequence[tuple[str, Sequence[int]]], out: Path,
+               cell: int = 96) -> int:
+    """Write a PNG with one labelled row of face thumbnails per entry of ``rows``
+    (``(label, face ids)``, an id below 0 leaves a gap); returns the number of rows
+    drawn."""
+    if not rows:
+        raise FaceAtlasError("nothing to draw on the sheet")
+    label_h = 16
+    width = max(len(faces) for _, faces in rows) or 1
+    sheet = Image.new("RGB", (max(width * cell, 480), len(rows) * (cell + label_h)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for r, (label, faces) in enumerate(rows):
+        y = r * (cell + label_h)
+        draw.text((3, y + 2), label, fill="black")
+        for i, fid in enumerate(faces):
+            data = store.thumbnail(fid) if fid >= 0 else None
+            if not data:
+                continue
+            img = Image.open(io.BytesIO(data)).convert("RGB")
+            img.thumbnail((cell - 4, cell - 4))
+            x = i * cell
+            sheet.paste(img, (x + (cell - img.width) // 2,
+                              y + label_h + (cell - img.height) // 2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        sheet.save(out, format="PNG")
+    except OSError as exc:
+        raise FaceAtlasError(f"{out}: cannot write the sheet ({exc})") from None
+    return len(rows)
