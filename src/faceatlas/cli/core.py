@@ -12,7 +12,14 @@ from ..errors import FaceAtlasError, NoFaceError
 from ..image import load_image
 from ..types import Face
 from .common import JsonOption, console, guarded, print_json
-from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
+from .engine_options import (
+    BackendOpt,
+    CheckFacesOpt,
+    DetectorOpt,
+    MinFaceOpt,
+    RecognizerOpt,
+    get_engine,
+)
 
 
 def detect(
@@ -20,6 +27,7 @@ def detect(
     as_json: bool = JsonOption,
     draw: Path | None = typer.Option(None, "--draw", help="Write the image with boxes here."),
     min_face: int = MinFaceOpt,
+    check_faces: bool = CheckFacesOpt,
     detector: str = DetectorOpt,
     recognizer: str = RecognizerOpt,
     backend: str | None = BackendOpt,
@@ -27,14 +35,16 @@ def detect(
     """Find faces: box, five landmarks, score and quality."""
 
     def run() -> None:
-        engine = get_engine(detector, recognizer, backend, min_face)
+        engine = get_engine(detector, recognizer, backend, min_face, check_faces)
         bgr = load_image(image)
-        faces = engine.analyze(bgr)
+        analysis = engine.analyze_image(bgr)
+        faces = analysis.faces
         if draw is not None:
             _draw(bgr, faces, draw)
         if as_json:
             print_json({"image": str(image), "width": bgr.shape[1], "height": bgr.shape[0],
-                        "faces": [f.to_dict() for f in faces]})
+                        "faces": [f.to_dict() for f in faces],
+                        "rejected": [r.to_dict() for r in analysis.rejected]})
             _require_faces(faces, image)
             return
         table = Table(title=f"{len(faces)} face(s) in {image}")
@@ -44,6 +54,9 @@ def detect(
             table.add_row(str(i), ", ".join(f"{v:.0f}" for v in f.box), f"{f.detection.score:.3f}",
                           f"{f.quality.score:.2f}")
         console.print(table)
+        if analysis.rejected:
+            console.print(f"{len(analysis.rejected)} detection(s) rejected as non-faces "
+                          "(see --json; --no-check-faces keeps them)", highlight=False)
         _require_faces(faces, image)
 
     guarded(run)

@@ -16,7 +16,14 @@ from ..library.recognize import ENROLL_MIN_QUALITY, enroll, identify, search
 from ..library.scan import absolute
 from ..store import FaceFilter
 from .common import JsonOption, console, err_console, fail, guarded, print_json, track
-from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
+from .engine_options import (
+    BackendOpt,
+    CheckFacesOpt,
+    DetectorOpt,
+    MinFaceOpt,
+    RecognizerOpt,
+    get_engine,
+)
 
 LibraryOpt = typer.Option(None, "--library", help="Library folder (default "
                           "$FACEATLAS_LIBRARY, else $FACEATLAS_HOME/library).")
@@ -72,6 +79,7 @@ def index(
                                      "(default: each photo's folder name)."),
     as_json: bool = JsonOption,
     min_face: int = MinFaceOpt,
+    check_faces: bool = CheckFacesOpt,
     detector: str = DetectorOpt,
     recognizer: str = RecognizerOpt,
     backend: str | None = BackendOpt,
@@ -81,7 +89,8 @@ def index(
     (Ctrl-C) and run again."""
 
     def run() -> IndexSummary:
-        settings = EngineSettings(detector, recognizer, backend, min_face, threads=1)
+        settings = EngineSettings(detector, recognizer, backend, min_face, threads=1,
+                                  check_faces=check_faces)
         settings.validate()
         with Library.open(library) as lib:
             summary = Indexer(lib, settings, workers, album, progress=track).run(
@@ -121,6 +130,9 @@ def _print_summary(s: IndexSummary, stats: dict[str, int], root: Path) -> None:
         err_console.print(f"... and {len(s.errors) - 10} more (see --json)")
     console.print(f"library {root}: {stats['images']} photos ({stats['ok']} with faces), "
                   f"{stats['faces']} faces, {stats['people']} people", highlight=False)
+    if s.nonfaces:
+        console.print(f"{s.nonfaces} detection(s) rejected as non-faces (not stored; "
+                      "--no-check-faces keeps them)", highlight=False)
 
 
 def enroll_cmd(

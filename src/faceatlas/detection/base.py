@@ -95,6 +95,11 @@ class Window:
         return out
 
 
+#: Default smallest face searched for, in pixels of the original image (shorter box side);
+#: chosen by ``bench/detection.py`` (docs/benchmarks.md, "Detection: false faces and
+#: small faces").
+DEFAULT_MIN_FACE = 24
+
 #: Largest ratio between two consecutive pyramid levels. A tile finds faces from
 #: ``smallest_detectable`` up to ``keep_max`` (8x as large); 6 leaves a margin.
 MAX_LEVEL_RATIO = 6.0
@@ -179,7 +184,7 @@ class PyramidDetector(ABC):
 
     def __init__(self, spec: ModelSpec, registry: ModelRegistry | None = None,
                  score_threshold: float = 0.6, nms_threshold: float = 0.3,
-                 max_side: int = 640, min_face: int = 24, backend: str | None = None,
+                 max_side: int = 640, min_face: int = DEFAULT_MIN_FACE, backend: str | None = None,
                  threads: int | None = None) -> None:
         registry = registry or ModelRegistry()
         self.name = spec.name
@@ -203,8 +208,9 @@ class PyramidDetector(ABC):
                                               decoded.scores[keep])))
         return [d for d in nms(found, self.nms_threshold) if d.size >= smallest]
 
-    def run_window(self, img: np.ndarray) -> Decoded:
-        """Detections in one BGR network input, in its pixels."""
+    def run_window(self, img: np.ndarray, min_score: float | None = None) -> Decoded:
+        """Detections in one BGR network input, in its pixels, scoring at least
+        ``min_score`` (default ``score_threshold``)."""
         h, w = img.shape[:2]
         m = self.stride_multiple
         ph, pw = -(-h // m) * m, -(-w // m) * m
@@ -215,9 +221,11 @@ class PyramidDetector(ABC):
         padded = (padded - self.spec.input.mean) / self.spec.input.std
         blob = np.ascontiguousarray(padded.transpose(2, 0, 1)[None], dtype=np.float32)
         outs = self.runner.run({self._input: blob})
-        return self.decode(outs, ph, pw)
+        return self.decode(outs, ph, pw,
+                           self.score_threshold if min_score is None else min_score)
 
     @abstractmethod
-    def decode(self, outputs: list[np.ndarray], height: int, width: int) -> Decoded:
+    def decode(self, outputs: list[np.ndarray], height: int, width: int,
+               min_score: float) -> Decoded:
         """Decode the network's outputs (graph order) for an input of this size,
-        keeping scores at or above ``score_threshold``."""
+        keeping scores at or above ``min_score``."""

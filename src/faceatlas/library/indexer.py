@@ -68,6 +68,7 @@ class IndexSummary:
     seconds: float = 0.0
     analysed: int = 0                 # files decoded and run through the models
     refused: int = 0                  # faces of opted-out people, not stored
+    nonfaces: int = 0                 # detections rejected as non-faces, not stored
 
     def to_dict(self) -> dict[str, object]:
         return {"new": self.new, "changed": self.changed, "moved": self.moved,
@@ -75,6 +76,7 @@ class IndexSummary:
                 "errors": len(self.errors), "error_files": self.errors,
                 "interrupted": self.interrupted, "stopped": self.stopped,
                 "analysed": self.analysed, "refused": self.refused,
+                "nonfaces": self.nonfaces,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -237,6 +239,7 @@ class Indexer:
             return
         res.faces, refused = self._guard.screen(res.faces)
         summary.refused += refused
+        summary.nonfaces += res.nonfaces
         for model in {f.model for f in res.faces}:
             vectors.get(model)  # open (and check) before the catalog changes
         saved = self.store.save_image(self._info(res, "ok" if res.faces else "noface"),
