@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import ModelError
 from ..models import ModelRegistry, ModelSpec
 from .base import DEFAULT_MIN_FACE, Decoded, Detector, PyramidDetector, Window, nms, pyramid
-from .plausibility import Geometry, GeometryLimits, PlausibilityFilter, Rejection
+from .plausibility import Geometry, GeometryLimits, PlausibilityFilter, Rejection, box_iou
 from .scrfd import SCRFDDetector
 from .yunet import YuNetDetector
 
@@ -31,4 +31,5 @@ def create_detector(spec: ModelSpec, registry: ModelRegistry | None = None,
 
 __all__ = ["DEFAULT_MIN_FACE", "FAMILIES", "Decoded", "Detector", "Geometry",
            "GeometryLimits", "PlausibilityFilter", "PyramidDetector", "Rejection",
-           "SCRFDDetector", "Window", "YuNetDetector", "create_detector", "nms", "pyramid"]
+           "SCRFDDetector", "Window", "YuNetDetector", "box_iou", "create_detector", "nms",
+           "pyramid"]

@@ -106,7 +106,8 @@ class GeometryLimits:
         return None
 
 
-def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two ``(x, y, w, h)`` boxes."""
     iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
     ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
     inter = iw * ih
@@ -148,7 +149,7 @@ class PlausibilityFilter:
         best = 0.0
         for b, score in zip(found.boxes, found.scores, strict=True):
             box = (float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1]))
-            if _iou(box, expected) >= 0.3:
+            if box_iou(box, expected) >= 0.3:
                 best = max(best, float(score))
         return best
 

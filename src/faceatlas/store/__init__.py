@@ -16,6 +16,7 @@ from .base import (
     ImageInfo,
     ImageRecord,
     NewFace,
+    NotFace,
     OptOutTemplate,
     Person,
     SaveResult,
@@ -32,4 +33,5 @@ def open_store(library: Path) -> CatalogStore:
 
 __all__ = ["CATALOG_FILE", "CatalogError", "CatalogStore", "Decision", "DiskFullError",
            "Erasure", "ErasureCounts", "FaceFilter", "FaceRecord", "ImageInfo", "ImageRecord",
-           "NewFace", "OptOutTemplate", "Person", "SQLiteStore", "SaveResult", "open_store"]
+           "NewFace", "NotFace", "OptOutTemplate", "Person", "SQLiteStore", "SaveResult",
+           "open_store"]
