@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from faceatlas import FaceEngine
-from faceatlas.detection import PlausibilityFilter
+from faceatlas.detection import DEFAULT_MIN_FACE, PlausibilityFilter
 from faceatlas.types import Detection
 
 Box = tuple[float, float, float, float]
@@ -221,12 +221,75 @@ def size_sweep(engine: FaceEngine, filt: PlausibilityFilter, photos, threshold: 
     return out
 
 
+# -- part 3: which faces are too small to recognise ---------------------------------------
+def recognisable(engine: FaceEngine, celeb: Path, cache: Path, per_person: int = 6
+                 ) -> dict[str, object]:
+    """Verification of shrunk faces against the other photos of the same person.
+
+    Probes: up to ``per_person`` main faces (quality >= 0.7, >= 80 px) of each
+    celebrity with at least two; each photo is shrunk (INTER_AREA) until the face is
+    ``s`` px, and the face is embedded from the shrunk photo on its landmarks (scaled),
+    so detection plays no part. Genuine pairs: the probe against the cached embeddings of
+    the person's other main faces; impostor pairs: against every other person's. The
+    decision is the 1:1 threshold at FAR 1e-3. Also the quality score the scorer gives."""
+    from faceatlas.verification import resolve_threshold
+
+    data = np.load(cache)
+    main = data["main"]
+    ids, embs = data["identities"][main], data["embeddings"][main]
+    paths, boxes, qual = data["paths"][main], data["boxes"][main], data["quality"][main]
+    thr = resolve_threshold(engine.recognizer.spec.name, None, 1e-3).value
+    probes: list[int] = []
+    for ident in sorted(set(ids.tolist())):
+        good = [i for i in np.nonzero(ids == ident)[0]
+                if qual[i] >= 0.7 and min(boxes[i][2], boxes[i][3]) >= 80]
+        if len(good) >= 2 and int(np.sum(ids == ident)) >= 3:
+            probes += good[:per_person]
+    rows: dict[str, object] = {}
+    for size in (8, 10, 12, 14, 16, 20, 24, 32, 48):
+        gen = imp = gen_ok = imp_ok = 0
+        quality: list[float] = []
+        size_cue: list[float] = []
+        for i in probes:
+            img = cv2.imread(str(celeb / str(paths[i])))
+            if img is None:
+                continue
+            dets = engine.detector.detect(img)
+            if not dets:
+                continue
+            det = max(dets, key=lambda d: iou(d.box, boxes[i]))
+            k = size / max(det.box[2], det.box[3])
+            small = cv2.resize(img, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+            scaled = Detection(tuple(float(v) * k for v in det.box),  # type: ignore[arg-type]
+                               (det.landmarks * k).astype(np.float32), det.score)
+            face = engine.analyze(small, [scaled])[0]
+            sims = embs @ face.embedding.vector
+            same = ids == ids[i]
+            same[i] = False
+            gen += int(same.sum())
+            gen_ok += int(np.sum(sims[same] >= thr))
+            other = ids != ids[i]
+            imp += int(other.sum())
+            imp_ok += int(np.sum(sims[other] >= thr))
+            quality.append(face.quality.score)
+            size_cue.append(face.quality.components["size"])
+        rows[str(size)] = {"probes": len(quality), "tar": round(gen_ok / max(gen, 1), 4),
+                           "far": round(imp_ok / max(imp, 1), 5),
+                           "quality_median": round(float(np.median(quality)), 3),
+                           "quality_p90": round(float(np.percentile(quality, 90)), 3),
+                           "size_cue_median": round(float(np.median(size_cue)), 3)}
+        print(f"face {size} px: {rows[str(size)]}", flush=True)
+    return {"threshold": round(thr, 4), "by_size": rows}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", type=Path, default=Path("../shared/datasets"))
     ap.add_argument("--celeb-cache", type=Path, default=Path("/work/cache/celeb_sface.npz"))
     ap.add_argument("--widths", type=int, nargs="+", default=[1000, 2000, 4000])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--parts", nargs="+", default=["filter", "groups", "recognisable"],
+                    choices=["filter", "groups", "recognisable"])
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     celeb, dlib_root = args.datasets / "celebrities", args.datasets / "dlib-faces"
@@ -237,15 +300,17 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": platform.machine(), "threshold": threshold}
 
-    chosen = choose_filter(engine, filt, celeb, args.celeb_cache)
-    result["choose_filter_celebrities"] = chosen
-    print("filter choice (celebrities):", json.dumps(chosen), flush=True)
-
     truth = dlib_truth(dlib_root)
     dlib_photos = [(name, cv2.imread(str(dlib_root / name)), boxes)
                    for name, boxes in sorted(truth.items())]
-    report = {}
-    for mf in (24, 12):
+    if "recognisable" in args.parts:
+        result["recognisable"] = recognisable(engine, celeb, args.celeb_cache)
+    if "filter" in args.parts:
+        chosen = choose_filter(engine, filt, celeb, args.celeb_cache)
+        result["choose_filter_celebrities"] = chosen
+        print("filter choice (celebrities):", json.dumps(chosen), flush=True)
+    report: dict[str, object] = {}
+    for mf in (24, 12) if "filter" in args.parts else ():
         engine.detector.min_face = mf
         rows = {"faces": 0, "found": 0, "found_filtered": 0, "false": 0,
                 "false_filtered": 0, "rejected_reasons": []}
@@ -261,15 +326,15 @@ def main() -> None:
             rows["false_filtered"] += f_kept
             rows["rejected_reasons"] += [f"{name}: {r.reason}" for r in rejected]  # type: ignore[operator]
         report[str(mf)] = rows
-    engine.detector.min_face = 24
-    result["report_filter_dlib"] = report
-    print("filter report (dlib-faces):", json.dumps(report), flush=True)
-
-    groups = compose_groups(celeb, args.celeb_cache, args.widths, args.seeds)
-    result["groups"] = [{"name": n, "size": list(b.shape[:2]), "faces": len(t)}
-                        for n, b, t in groups]
-    result["min_face_groups"] = size_sweep(engine, filt, groups, threshold)
-    result["min_face_dlib"] = size_sweep(engine, filt, dlib_photos, threshold)
+        engine.detector.min_face = DEFAULT_MIN_FACE
+        result["report_filter_dlib"] = report
+        print("filter report (dlib-faces):", json.dumps(report), flush=True)
+    if "groups" in args.parts:
+        groups = compose_groups(celeb, args.celeb_cache, args.widths, args.seeds)
+        result["groups"] = [{"name": n, "size": list(b.shape[:2]), "faces": len(t)}
+                            for n, b, t in groups]
+        result["min_face_groups"] = size_sweep(engine, filt, groups, threshold)
+        result["min_face_dlib"] = size_sweep(engine, filt, dlib_photos, threshold)
     text = json.dumps(result, indent=1)
     if args.out:
         args.out.write_text(text)
