@@ -128,7 +128,7 @@ class PlausibilityFilter:
     """
 
     detector: PyramidDetector
-    recheck_threshold: float | None = 0.7
+    recheck_threshold: float | None = 0.6
     recheck_face: int = 48
     recheck_canvas: int = 128
     limits: GeometryLimits | None = GeometryLimits()
