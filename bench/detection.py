@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from faceatlas import FaceEngine
-from faceatlas.detection import DEFAULT_MIN_FACE, PlausibilityFilter
+from faceatlas.detection import DEFAULT_MIN_FACE, Geometry, GeometryLimits, PlausibilityFilter
 from faceatlas.types import Detection
 
 Box = tuple[float, float, float, float]
@@ -49,8 +49,12 @@ NONFACES: list[tuple[str, Box]] = [
     ("Nicole Kidman/095_bf0ae200.jpg", (289, 218, 83, 109)),      # shoulder
     ("Sandra Bullock/035_bc2e1105.jpg", (176, 9, 60, 74)),        # hair
 ]
-THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.85)
-MIN_FACES = (8, 12, 16, 20, 24)
+#: (threshold for typical layouts, for atypical ones) compared on celebrities/.
+RULES = ((0.5, 0.5), (0.6, 0.6), (0.7, 0.7), (0.8, 0.8), (0.85, 0.85), (0.6, 0.7),
+         (0.6, 0.8), (0.6, 0.85), (0.5, 0.8))
+#: (--min-face, largest enlargement): 1.0 is the pyramid before enlargement existed.
+MIN_FACES = ((24, 2.0), (20, 2.0), (16, 2.0), (12, 1.0), (12, 2.0), (10, 2.0), (8, 1.0),
+             (8, 2.0))
 SIZES = (10, 12, 14, 16, 20, 24, 32, 48, 64)
 
 
@@ -92,14 +96,23 @@ def dlib_truth(root: Path) -> dict[str, list[Box]]:
 
 
 def recheck_scores(filt: PlausibilityFilter, bgr: np.ndarray,
-                   dets: Sequence[Detection]) -> list[float]:
-    """Re-check score of each detection, -1 when its landmark geometry already fails."""
+                   dets: Sequence[Detection]) -> list[tuple[float, bool]]:
+    """(re-check score, atypical layout) of each detection; score -1 when its landmark
+    geometry already fails."""
     out = []
+    limits = filt.limits or GeometryLimits()
     for d in dets:
-        why = filt.reason(bgr, d) if filt.limits is not None else None
-        geometry_fails = why is not None and why.startswith("landmarks")
-        out.append(-1.0 if geometry_fails else filt.recheck_score(bgr, d))
+        g = Geometry.of(d)
+        if limits.violation(g) is not None:
+            out.append((-1.0, True))
+        else:
+            out.append((filt.recheck_score(bgr, d), not limits.typical(g)))
     return out
+
+
+def kept(score: tuple[float, bool], rule: tuple[float, float]) -> bool:
+    """Whether a (score, atypical) passes the rule (typical threshold, atypical one)."""
+    return score[0] >= (max(rule) if score[1] else rule[0])
 
 
 # -- part 1: choosing the filter on celebrities/ -----------------------------------------
@@ -111,7 +124,7 @@ def choose_filter(engine: FaceEngine, filt: PlausibilityFilter, celeb: Path,
     neg: dict[str, list[Box]] = {}
     for p, b in NONFACES:
         neg.setdefault(p, []).append(b)
-    scores: dict[str, list[float]] = {"face": [], "nonface": [], "other": []}
+    scores: dict[str, list[tuple[float, bool]]] = {"face": [], "nonface": [], "other": []}
     for path in sorted(main):
         bgr = cv2.imread(str(celeb / path))
         if bgr is None:
@@ -125,10 +138,13 @@ def choose_filter(engine: FaceEngine, filt: PlausibilityFilter, celeb: Path,
             else:
                 scores["other"].append(s)
     table = {}
-    for t in THRESHOLDS:
-        table[str(t)] = {k: int(sum(1 for s in v if s < t)) for k, v in scores.items()}
-    return {"counts": {k: len(v) for k, v in scores.items()}, "rejected_at": table,
-            "nonface_scores": sorted(round(s, 3) for s in scores["nonface"])}
+    for rule in RULES:
+        table[f"{rule[0]}/{rule[1]}"] = {k: int(sum(1 for s in v if not kept(s, rule)))
+                                         for k, v in scores.items()}
+    return {"counts": {k: len(v) for k, v in scores.items()},
+            "atypical": {k: int(sum(s[1] for s in v)) for k, v in scores.items()},
+            "rejected_by_rule": table,
+            "nonface_scores": sorted((round(s[0], 3), s[1]) for s in scores["nonface"])}
 
 
 # -- part 2: composed group photos ---------------------------------------------------------
@@ -172,11 +188,14 @@ def compose_groups(celeb: Path, cache: Path, widths: Sequence[int], seeds: Seque
     return groups
 
 
-def size_sweep(engine: FaceEngine, filt: PlausibilityFilter, photos, threshold: float
-               ) -> dict[str, object]:
+def size_sweep(engine: FaceEngine, filt: PlausibilityFilter, photos,
+               rule: tuple[float, float]) -> dict[str, object]:
     """Recall per face size, false detections and time per image for each min face."""
+    from faceatlas.detection import base
+
     out: dict[str, object] = {}
-    for mf in MIN_FACES:
+    for mf, upscale in MIN_FACES:
+        base.MAX_UPSCALE = upscale
         found = {s: [0, 0, 0] for s in SIZES}  # size -> [faces, found, found after filter]
         total = [0, 0, 0]
         false = [0, 0]
@@ -191,9 +210,9 @@ def size_sweep(engine: FaceEngine, filt: PlausibilityFilter, photos, threshold: 
             t_det += t1 - t0
             t_filt += t2 - t1
             per_width[bgr.shape[1]] = per_width.get(bgr.shape[1], 0.0) + (t1 - t0)
-            kept = [d for d, s in zip(dets, scores, strict=True) if s >= threshold]
+            passed = [d for d, s in zip(dets, scores, strict=True) if kept(s, rule)]
             m_all, f_all = match(dets, truth)
-            m_kept, f_kept = match(kept, truth)
+            m_kept, f_kept = match(passed, truth)
             false[0] += f_all
             false[1] += f_kept
             for j, t in enumerate(truth):
@@ -205,7 +224,8 @@ def size_sweep(engine: FaceEngine, filt: PlausibilityFilter, photos, threshold: 
                 total[1] += m_all[j] is not None
                 total[2] += m_kept[j] is not None
         n = len(photos)
-        out[str(mf)] = {
+        label = f"{mf}" if upscale > 1 else f"{mf} (not enlarged)"
+        out[label] = {
             "faces": total[0], "recall": round(total[1] / max(total[0], 1), 4),
             "recall_filtered": round(total[2] / max(total[0], 1), 4),
             "false": false[0], "false_filtered": false[1],
@@ -217,7 +237,8 @@ def size_sweep(engine: FaceEngine, filt: PlausibilityFilter, photos, threshold: 
                                         round(v[2] / max(v[0], 1), 3)]
                                for s, v in found.items() if v[0]},
         }
-        print(f"min_face {mf}: {out[str(mf)]}", flush=True)
+        print(f"min_face {label}: {out[label]}", flush=True)
+    base.MAX_UPSCALE = 2.0
     return out
 
 
@@ -301,10 +322,10 @@ def main() -> None:
     celeb, dlib_root = args.datasets / "celebrities", args.datasets / "dlib-faces"
     engine = FaceEngine(check_faces=False)
     filt = PlausibilityFilter(engine.detector)
-    threshold = float(filt.recheck_threshold or 0.0)
+    rule = (float(filt.recheck_threshold or 0.0), filt.atypical_threshold)
     result: dict[str, object] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": platform.machine(), "threshold": threshold}
+        "machine": platform.machine(), "rule": rule}
 
     truth = dlib_truth(dlib_root)
     dlib_photos = [(name, cv2.imread(str(dlib_root / name)), boxes)
@@ -316,7 +337,7 @@ def main() -> None:
         result["choose_filter_celebrities"] = chosen
         print("filter choice (celebrities):", json.dumps(chosen), flush=True)
     report: dict[str, object] = {}
-    for mf in (24, 12) if "filter" in args.parts else ():
+    for mf in (24, 12, 8) if "filter" in args.parts else ():
         engine.detector.min_face = mf
         rows = {"faces": 0, "found": 0, "found_filtered": 0, "false": 0,
                 "false_filtered": 0, "rejected_reasons": []}
@@ -332,15 +353,16 @@ def main() -> None:
             rows["false_filtered"] += f_kept
             rows["rejected_reasons"] += [f"{name}: {r.reason}" for r in rejected]  # type: ignore[operator]
         report[str(mf)] = rows
-        engine.detector.min_face = DEFAULT_MIN_FACE
+    engine.detector.min_face = DEFAULT_MIN_FACE
+    if report:
         result["report_filter_dlib"] = report
         print("filter report (dlib-faces):", json.dumps(report), flush=True)
     if "groups" in args.parts:
         groups = compose_groups(celeb, args.celeb_cache, args.widths, args.seeds)
         result["groups"] = [{"name": n, "size": list(b.shape[:2]), "faces": len(t)}
                             for n, b, t in groups]
-        result["min_face_groups"] = size_sweep(engine, filt, groups, threshold)
-        result["min_face_dlib"] = size_sweep(engine, filt, dlib_photos, threshold)
+        result["min_face_groups"] = size_sweep(engine, filt, groups, rule)
+        result["min_face_dlib"] = size_sweep(engine, filt, dlib_photos, rule)
     text = json.dumps(result, indent=1)
     if args.out:
         args.out.write_text(text)

@@ -98,11 +98,13 @@ class Window:
 #: Default smallest face searched for, in pixels of the original image (shorter box side);
 #: chosen by ``bench/detection.py`` (docs/benchmarks.md, "Detection: false faces and
 #: small faces").
-DEFAULT_MIN_FACE = 24
+DEFAULT_MIN_FACE = 10
 
 #: Largest ratio between two consecutive pyramid levels. A tile finds faces from
 #: ``smallest_detectable`` up to ``keep_max`` (8x as large); 6 leaves a margin.
 MAX_LEVEL_RATIO = 6.0
+#: Largest enlargement of the image, for faces smaller than the network's limit.
+MAX_UPSCALE = 2.0
 
 
 def pyramid(bgr: np.ndarray, max_side: int, min_face: int, tile: int,
@@ -115,10 +117,13 @@ def pyramid(bgr: np.ndarray, max_side: int, min_face: int, tile: int,
     need a larger scale than that, finer levels are added, geometrically spaced at most
     :data:`MAX_LEVEL_RATIO` apart, each cut into ``tile`` squares overlapping by a
     quarter; a tile keeps faces up to 80 % of the overlap, so every face it keeps lies
-    whole inside a tile, and larger faces are left to the coarser levels.
+    whole inside a tile, and larger faces are left to the coarser levels. Faces smaller
+    than ``smallest_detectable`` are looked for on the image enlarged (at most
+    :data:`MAX_UPSCALE` times): the network misses most faces under its own limit
+    (16 px for YuNet), and enlarged they are found (bench/detection.py).
     """
     h, w = bgr.shape[:2]
-    needed = min(1.0, smallest_detectable / max(min_face, 1))
+    needed = min(MAX_UPSCALE, smallest_detectable / max(min_face, 1))
     scale0 = min(1.0, max_side / max(h, w), needed)
     windows = [Window(0, 0, scale0, _resize(bgr, scale0))]
     if needed <= scale0 * (1 + 1e-6):

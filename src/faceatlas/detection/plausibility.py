@@ -16,7 +16,9 @@ shoulders, badges and logos, animals, a wall clock. Two checks, measured in
    image), and the detector is run again on it. A real face is found again, at the same
    place, with a high score; most false detections were a coincidence of one scale and
    context, and fall apart. The face is kept when the best re-detection overlapping the
-   box scores at least :attr:`PlausibilityFilter.recheck_threshold`.
+   box scores at least :attr:`PlausibilityFilter.recheck_threshold`, or
+   :attr:`PlausibilityFilter.atypical_threshold` when its landmark layout is unusual for
+   a face (outside the range of 99 % of the development set's faces).
 
 Rejected detections are returned with their reason, never silently lost: the engine and
 the indexer count them.
@@ -88,6 +90,12 @@ class GeometryLimits:
     mouth_width: tuple[float, float] = (0.3, 2.0)  # faces: 0.63 to 1.01
     max_off_axis: float = 2.5          # |nose_x|, |mouth_x|; faces: up to 1.21
 
+    def typical(self, g: Geometry) -> bool:
+        """Whether ``g`` lies where 99 % of real faces' layouts do (roughly frontal, the
+        box around the face); outside, a face needs stronger re-detection evidence."""
+        return (abs(g.nose_x) <= 0.6 and g.nose_y <= 1.0 and g.mouth_y <= 1.9
+                and g.eyes_to_box >= 0.25)
+
     def violation(self, g: Geometry) -> str | None:
         """Why ``g`` is not a face's layout, or None when it is."""
         if g.eyes_to_box < self.min_eyes_to_box:
@@ -122,6 +130,9 @@ class PlausibilityFilter:
     Args:
         detector: the detector re-run on each crop (the one that found the faces).
         recheck_threshold: lowest re-detection score kept (None skips the re-check).
+        atypical_threshold: the same for a face whose landmark layout is atypical
+            (:meth:`GeometryLimits.typical`: turned far, or a box much larger than the
+            face), which needs stronger evidence.
         recheck_face: face width in the re-check input, pixels.
         recheck_canvas: side of the re-check input, pixels.
         limits: landmark geometry bounds (None skips the geometry check).
@@ -129,6 +140,7 @@ class PlausibilityFilter:
 
     detector: PyramidDetector
     recheck_threshold: float | None = 0.6
+    atypical_threshold: float = 0.8
     recheck_face: int = 48
     recheck_canvas: int = 128
     limits: GeometryLimits | None = GeometryLimits()
@@ -155,15 +167,20 @@ class PlausibilityFilter:
 
     def reason(self, bgr: np.ndarray, det: Detection) -> str | None:
         """Why ``det`` is not taken for a face, or None when it is."""
+        atypical = False
         if self.limits is not None:
-            why = self.limits.violation(Geometry.of(det))
+            g = Geometry.of(det)
+            why = self.limits.violation(g)
             if why is not None:
                 return f"landmarks: {why}"
+            atypical = not self.limits.typical(g)
         if self.recheck_threshold is not None:
+            need = max(self.recheck_threshold, self.atypical_threshold) if atypical \
+                else self.recheck_threshold
             score = self.recheck_score(bgr, det)
-            if score < self.recheck_threshold:
-                return f"not found again on its crop (score {score:.2f} < " \
-                       f"{self.recheck_threshold:.2f})"
+            if score < need:
+                layout = "atypical landmarks, " if atypical else ""
+                return f"not found again on its crop ({layout}score {score:.2f} < {need:.2f})"
         return None
 
     def split(self, bgr: np.ndarray,
