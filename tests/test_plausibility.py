@@ -121,3 +121,25 @@ def test_indexer_counts_rejected_detections(engine: FaceEngine, portraits: Path,
         assert summary.new == 2 and summary.faces == 0 and summary.nonfaces == 2
         assert summary.to_dict()["nonfaces"] == 2
         assert lib.store.stats()["faces"] == 0
+
+
+def test_atypical_layouts_need_stronger_evidence(engine: FaceEngine,
+                                                 decoys: np.ndarray) -> None:
+    limits = GeometryLimits()
+    assert limits.typical(Geometry.of(_det(FRONTAL)))
+    turned = FRONTAL.copy()
+    turned[2] = [82, 60]  # nose beyond the eye: a head turned far, or not a face
+    g = Geometry.of(_det(turned))
+    assert limits.violation(g) is None and not limits.typical(g)
+    [real] = engine.detector.detect(decoys[:, :300])
+    score = PlausibilityFilter(engine.detector).recheck_score(decoys, real)
+    # the same re-detection score passes for a typical layout, not for an atypical one
+    filt = PlausibilityFilter(engine.detector, recheck_threshold=score - 0.01,
+                              atypical_threshold=score + 0.01)
+    assert filt.reason(decoys, real) is None
+    lm = real.landmarks.copy()
+    lm[2] = lm[1] + (lm[1] - lm[0]) * 0.3 + [0, 15]  # nose pushed past the far eye
+    odd = Detection(real.box, lm, real.score)
+    assert not limits.typical(Geometry.of(odd)) and limits.violation(Geometry.of(odd)) is None
+    reason = filt.reason(decoys, odd)
+    assert reason is not None and "atypical landmarks" in reason
