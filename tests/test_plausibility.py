@@ -4,6 +4,7 @@ rejected detections counted by the engine and the indexer."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from faceatlas import FaceEngine
+from faceatlas.cli.main import app
 from faceatlas.detection import Geometry, GeometryLimits, PlausibilityFilter
 from faceatlas.image import load_image
 from faceatlas.library import Indexer, Library
@@ -143,3 +146,14 @@ def test_atypical_layouts_need_stronger_evidence(engine: FaceEngine,
     assert not limits.typical(Geometry.of(odd)) and limits.violation(Geometry.of(odd)) is None
     reason = filt.reason(decoys, odd)
     assert reason is not None and "atypical landmarks" in reason
+
+
+def test_detect_cli_lists_rejected(decoys: np.ndarray, tmp_path: Path) -> None:
+    path = tmp_path / "decoys.png"
+    cv2.imwrite(str(path), decoys)
+    res = CliRunner().invoke(app, ["detect", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert len(out["faces"]) == 1 and out["rejected"] == []
+    res = CliRunner().invoke(app, ["detect", str(path), "--json", "--no-check-faces"])
+    assert res.exit_code == 0 and len(json.loads(res.output)["faces"]) == 1

@@ -45,7 +45,7 @@ def detect(
             print_json({"image": str(image), "width": bgr.shape[1], "height": bgr.shape[0],
                         "faces": [f.to_dict() for f in faces],
                         "rejected": [r.to_dict() for r in analysis.rejected]})
-            _require_faces(faces, image)
+            _require_faces(faces, image, len(analysis.rejected))
             return
         table = Table(title=f"{len(faces)} face(s) in {image}")
         for col in ("#", "box (x, y, w, h)", "score", "quality"):
@@ -57,16 +57,18 @@ def detect(
         if analysis.rejected:
             console.print(f"{len(analysis.rejected)} detection(s) rejected as non-faces "
                           "(see --json; --no-check-faces keeps them)", highlight=False)
-        _require_faces(faces, image)
+        _require_faces(faces, image, len(analysis.rejected))
 
     guarded(run)
 
 
-def _require_faces(faces: list[Face], image: Path) -> None:
+def _require_faces(faces: list[Face], image: Path, rejected: int = 0) -> None:
     """After printing the (empty) result, exit non-zero when no face was found, so that
     scripts can tell an image without faces from one with faces."""
     if not faces:
-        raise NoFaceError(f"{image}: no face found (try a smaller --min-face)")
+        hint = (f"{rejected} detection(s) rejected as non-faces; --no-check-faces keeps "
+                "them" if rejected else "try a smaller --min-face")
+        raise NoFaceError(f"{image}: no face found ({hint})")
 
 
 def _draw(bgr, faces, out: Path) -> None:
