@@ -17,9 +17,9 @@ the ``size`` cue reaches 0) scores at most :data:`TOO_SMALL_QUALITY` whatever it
 cues (the recognisability cue, in particular, still rates some 15 px faces 0.9): such
 faces are kept for counting and anonymisation, but never seed people (clustering's
 ``min_quality`` is above it) and are never enrolled. ``bench/detection.py`` measured
-the limit on celebrities' faces shrunk to a given size: SFace verifies, at FAR 1e-3,
-6 % of genuine pairs at a 12 px face box, 38 % at 16 px, 74 % at 20 px (eyes about
-8 px apart) and 91 % at 24 px.
+the limit on celebrities' faces shrunk to a given size (box height): SFace verifies, at
+FAR 1e-3, 5 % of genuine pairs at 12 px (eyes 4 px apart), 38 % at 16 px, 71 % at 20 px
+(eyes 6.7 px), 87 % at 24 px (eyes 8.1 px) and 96 % at 32 px.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 
 from ..types import Detection, QualityReport
 
-#: Eyes closer than this many pixels: too small to recognise (a face box under ~20 px).
+#: Eyes closer than this many pixels: too small to recognise (a face box under ~24 px high).
 MIN_RECOGNISABLE_IOD = 8.0
 #: Highest quality of a face too small to recognise (below clustering's ``min_quality``).
 TOO_SMALL_QUALITY = 0.05
