@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from faceatlas import FaceEngine
 from faceatlas.cli.main import app
 from faceatlas.detection import SCRFDDetector, YuNetDetector, create_detector, pyramid
+from faceatlas.detection import base as detection_base
 from faceatlas.errors import ModelError
 from faceatlas.image import load_image
 from faceatlas.models import ModelRegistry
@@ -113,12 +114,16 @@ def scrfd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def test_scrfd_decodes_known_outputs(scrfd_home: Path) -> None:
+def test_scrfd_decodes_known_outputs(scrfd_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the synthetic graph has fixed 128x128 outputs: no enlarged tiles for small faces
+    monkeypatch.setattr(detection_base, "MAX_UPSCALE", 1.0)
     registry = ModelRegistry(home=scrfd_home)
     spec = registry.get("tiny-scrfd")
     assert (spec.family, spec.input.color, spec.input.mean, spec.input.std) == (
         "scrfd", "RGB", 127.5, 128.0)
-    engine = FaceEngine(detector="tiny-scrfd", registry=registry, min_face=16)
+    # the planted outputs are not faces: the decoder is checked without the non-face filter
+    engine = FaceEngine(detector="tiny-scrfd", registry=registry, min_face=16,
+                        check_faces=False)
     assert isinstance(engine.detector, SCRFDDetector)
     red = np.zeros((SIDE, SIDE, 3), np.uint8)
     red[:, :, 2] = 255  # BGR: pure red
@@ -250,3 +255,14 @@ def test_group_photo_min_face(engine: FaceEngine, group) -> None:  # type: ignor
     mid = engine.detect(canvas, min_face=51)
     assert all(d.size >= 51 for d in mid)
     assert len(mid) == sum(1 for b in expected if min(b[2], b[3]) >= 51)
+
+
+def test_pyramid_enlarges_for_faces_under_the_network_limit() -> None:
+    # 8 px faces need the image at twice its size: one tiled level at scale 2
+    wins = pyramid(np.zeros((480, 640, 3), np.uint8), 640, 8, 640, 16.0)
+    assert wins[0].scale == 1.0
+    assert {t.scale for t in wins[1:]} == {2.0} and len(wins) > 2
+    assert all(max(t.image.shape[:2]) <= 641 for t in wins[1:])
+    # never more than MAX_UPSCALE, whatever min_face asks for
+    assert max(t.scale for t in pyramid(np.zeros((100, 100, 3), np.uint8), 640, 2, 640,
+                                        16.0)) == 2.0

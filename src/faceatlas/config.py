@@ -24,3 +24,9 @@ def library_dir(override: str | os.PathLike[str] | None = None) -> Path:
         return Path(override).expanduser()
     env = os.environ.get("FACEATLAS_LIBRARY")
     return Path(env).expanduser() if env else home() / "library"
+
+
+#: Default smallest face to detect, in pixels (``--min-face``); chosen by
+#: ``bench/detection.py`` (docs/benchmarks.md, "Detection: false faces and small faces").
+#: Kept here, free of heavy imports, so the CLI can show it without loading the detector.
+DEFAULT_MIN_FACE = 10

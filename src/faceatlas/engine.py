@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .alignment import align_face
-from .detection import PyramidDetector, create_detector
+from .detection import (
+    DEFAULT_MIN_FACE,
+    PlausibilityFilter,
+    PyramidDetector,
+    Rejection,
+    create_detector,
+)
 from .embedding import Recognizer, create_recognizer
 from .errors import FaceAtlasError, ModelError, NoFaceError
 from .image import ImageInput, load_image
@@ -43,6 +49,14 @@ class VerifyResult:
                 "face_a": self.face_a.to_dict(), "face_b": self.face_b.to_dict()}
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """Every face of one image, and the detections rejected as non-faces."""
+
+    faces: list[Face]
+    rejected: list[Rejection]
+
+
 class FaceEngine:
     """Detect, align, embed, score and compare faces.
 
@@ -54,12 +68,15 @@ class FaceEngine:
         flip: flip test-time augmentation for embeddings.
         min_face: smallest face to find, in pixels of the original image.
         score_threshold: minimum detection confidence.
+        check_faces: drop detections that are not faces (landmark geometry and a
+            re-detection on the crop, :class:`~faceatlas.detection.PlausibilityFilter`);
+            :meth:`analyze_image` reports what was dropped.
     """
 
     def __init__(self, detector: str = DEFAULT_DETECTOR, recognizer: str = DEFAULT_RECOGNIZER,
                  backend: str | None = None, threads: int | None = None, flip: bool = False,
-                 min_face: int = 24, score_threshold: float = 0.6,
-                 registry: ModelRegistry | None = None) -> None:
+                 min_face: int = DEFAULT_MIN_FACE, score_threshold: float = 0.6,
+                 registry: ModelRegistry | None = None, check_faces: bool = True) -> None:
         self.registry = registry or ModelRegistry()
         det_spec = self.registry.get(detector)
         rec_spec = self.registry.get(recognizer)
@@ -74,6 +91,8 @@ class FaceEngine:
                                                         backend=backend, threads=threads,
                                                         flip=flip)
         self.quality = QualityScorer(rec_spec.name)
+        self.face_filter: PlausibilityFilter | None = (
+            PlausibilityFilter(self.detector) if check_faces else None)
 
     @property
     def model_id(self) -> str:
@@ -81,8 +100,17 @@ class FaceEngine:
         return self.recognizer.model_id
 
     def detect(self, image: ImageInput, min_face: int | None = None) -> list[Detection]:
-        """All faces in an image, best score first."""
-        return self.detector.detect(load_image(image), min_face)
+        """All faces in an image, best score first (non-faces filtered out)."""
+        return self.detect_checked(image, min_face)[0]
+
+    def detect_checked(self, image: ImageInput, min_face: int | None = None
+                       ) -> tuple[list[Detection], list[Rejection]]:
+        """(faces, detections rejected as non-faces) of an image, best score first."""
+        bgr = load_image(image)
+        found = self.detector.detect(bgr, min_face)
+        if self.face_filter is None:
+            return found, []
+        return self.face_filter.split(bgr, found)
 
     def align(self, image: ImageInput, detections: Sequence[Detection]) -> list[np.ndarray]:
         """112x112 aligned crops for the given detections."""
@@ -97,15 +125,25 @@ class FaceEngine:
     def analyze(self, image: ImageInput,
                 detections: Sequence[Detection] | None = None) -> list[Face]:
         """Every face with box, landmarks, score, quality and embedding."""
+        return self.analyze_image(image, detections).faces
+
+    def analyze_image(self, image: ImageInput,
+                      detections: Sequence[Detection] | None = None) -> Analysis:
+        """Every face of an image (box, landmarks, score, quality, embedding) and the
+        detections rejected as non-faces. Given ``detections`` are taken as they are."""
         bgr = load_image(image)
-        dets = list(self.detector.detect(bgr)) if detections is None else list(detections)
+        rejected: list[Rejection] = []
+        if detections is None:
+            dets, rejected = self.detect_checked(bgr)
+        else:
+            dets = list(detections)
         if not dets:
-            return []
+            return Analysis([], rejected)
         crops = [align_face(bgr, d.landmarks) for d in dets]
         vecs = self.recognizer.embed_vectors(crops)
         model = self.model_id
-        return [Face(d, Embedding(v, model), self.quality.score(d, c, v))
-                for d, c, v in zip(dets, crops, vecs, strict=True)]
+        return Analysis([Face(d, Embedding(v, model), self.quality.score(d, c, v))
+                         for d, c, v in zip(dets, crops, vecs, strict=True)], rejected)
 
     def face(self, image: ImageInput, index: int | None = None, label: str = "image") -> Face:
         """One face of an image: the largest by default, or the ``index``-th by size."""

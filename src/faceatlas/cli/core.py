@@ -10,7 +10,14 @@ from rich.table import Table
 
 from ..errors import FaceAtlasError, NoFaceError
 from .common import JsonOption, console, deprecated, guarded, print_json
-from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
+from .engine_options import (
+    BackendOpt,
+    CheckFacesOpt,
+    DetectorOpt,
+    MinFaceOpt,
+    RecognizerOpt,
+    get_engine,
+)
 
 if TYPE_CHECKING:
     from ..types import Face
@@ -21,6 +28,7 @@ def detect(
     as_json: bool = JsonOption,
     draw: Path | None = typer.Option(None, "--draw", help="Write the image with boxes here."),
     min_face: int = MinFaceOpt,
+    check_faces: bool = CheckFacesOpt,
     detector: str = DetectorOpt,
     recognizer: str = RecognizerOpt,
     backend: str | None = BackendOpt,
@@ -30,15 +38,17 @@ def detect(
     def run() -> None:
         from ..image import load_image
 
-        engine = get_engine(detector, recognizer, backend, min_face)
+        engine = get_engine(detector, recognizer, backend, min_face, check_faces)
         bgr = load_image(image)
-        faces = engine.analyze(bgr)
+        analysis = engine.analyze_image(bgr)
+        faces = analysis.faces
         if draw is not None:
             _draw(bgr, faces, draw)
         if as_json:
             _print_result({"image": str(image), "width": bgr.shape[1],
-                           "height": bgr.shape[0], "faces": [f.to_dict() for f in faces]},
-                          faces, image)
+                           "height": bgr.shape[0], "faces": [f.to_dict() for f in faces],
+                           "rejected": [r.to_dict() for r in analysis.rejected]},
+                          faces, image, len(analysis.rejected))
             return
         table = Table(title=f"{len(faces)} face(s) in {image}")
         for col in ("#", "box (x, y, w, h)", "score", "quality"):
@@ -47,29 +57,35 @@ def detect(
             table.add_row(str(i), ", ".join(f"{v:.0f}" for v in f.box), f"{f.detection.score:.3f}",
                           f"{f.quality.score:.2f}")
         console.print(table)
-        _require_faces(faces, image)
+        if analysis.rejected:
+            console.print(f"{len(analysis.rejected)} detection(s) rejected as non-faces "
+                          "(see --json; --no-check-faces keeps them)", highlight=False)
+        _require_faces(faces, image, len(analysis.rejected))
 
     guarded(run)
 
 
-def _no_face(image: Path) -> NoFaceError:
-    return NoFaceError(f"{image}: no face found (try a smaller --min-face)")
+def _no_face(image: Path, rejected: int = 0) -> NoFaceError:
+    hint = (f"{rejected} detection(s) rejected as non-faces; --no-check-faces keeps them"
+            if rejected else "try a smaller --min-face")
+    return NoFaceError(f"{image}: no face found ({hint})")
 
 
-def _require_faces(faces: list[Face], image: Path) -> None:
+def _require_faces(faces: list[Face], image: Path, rejected: int = 0) -> None:
     """After printing the (empty) result, exit non-zero when no face was found, so that
     scripts can tell an image without faces from one with faces."""
     if not faces:
-        raise _no_face(image)
+        raise _no_face(image, rejected)
 
 
-def _print_result(data: dict[str, object], faces: list[Face], image: Path) -> None:
+def _print_result(data: dict[str, object], faces: list[Face], image: Path,
+                  rejected: int = 0) -> None:
     """Print a JSON result; without faces, with its ``error`` (one JSON document) and the
     no-face exit code."""
     if faces:
         print_json(data)
         return
-    exc = _no_face(image)
+    exc = _no_face(image, rejected)
     print_json({**data, "error": {"type": type(exc).__name__, "message": str(exc),
                                   "exit_code": exc.exit_code}})
     raise typer.Exit(exc.exit_code)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ..config import DEFAULT_MIN_FACE
+
 if TYPE_CHECKING:
     from ..engine import FaceEngine
 
@@ -15,14 +17,18 @@ RecognizerOpt = typer.Option("sface", "--recognizer",
                              help="Recognition model (see `faceatlas models`).")
 BackendOpt = typer.Option(None, "--backend",
                           help="Runtime: onnxruntime or opencv (default: fastest measured).")
-MinFaceOpt = typer.Option(24, "--min-face", min=8, help="Smallest face to find, in pixels.")
+MinFaceOpt = typer.Option(DEFAULT_MIN_FACE, "--min-face", min=8,
+                          help="Smallest face to find, in pixels.")
+CheckFacesOpt = typer.Option(True, "--check-faces/--no-check-faces",
+                             help="Drop detections that are not faces (landmark geometry and "
+                             "a second detection on the crop); they are counted.")
 
 
 @lru_cache(maxsize=4)
 def get_engine(detector: str = "yunet", recognizer: str = "sface", backend: str | None = None,
-               min_face: int = 24) -> FaceEngine:
+               min_face: int = DEFAULT_MIN_FACE, check_faces: bool = True) -> FaceEngine:
     """One engine per option set for the life of the process."""
     from ..engine import FaceEngine
 
     return FaceEngine(detector=detector, recognizer=recognizer, backend=backend,
-                      min_face=min_face)
+                      min_face=min_face, check_faces=check_faces)

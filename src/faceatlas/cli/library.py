@@ -22,7 +22,14 @@ from .common import (
     print_json,
     track,
 )
-from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, get_engine
+from .engine_options import (
+    BackendOpt,
+    CheckFacesOpt,
+    DetectorOpt,
+    MinFaceOpt,
+    RecognizerOpt,
+    get_engine,
+)
 
 if TYPE_CHECKING:
     from ..library import IndexSummary, Library
@@ -84,6 +91,7 @@ def index(
                                      "(default: each photo's folder name)."),
     as_json: bool = JsonOption,
     min_face: int = MinFaceOpt,
+    check_faces: bool = CheckFacesOpt,
     detector: str = DetectorOpt,
     recognizer: str = RecognizerOpt,
     backend: str | None = BackendOpt,
@@ -96,7 +104,8 @@ def index(
         from ..library import Indexer, Library
         from ..library.analysis import EngineSettings
 
-        settings = EngineSettings(detector, recognizer, backend, min_face, threads=1)
+        settings = EngineSettings(detector, recognizer, backend, min_face, threads=1,
+                                  check_faces=check_faces)
         settings.validate()
         with Library.open(library) as lib:
             summary = Indexer(lib, settings, workers, album, progress=track).run(
@@ -136,6 +145,9 @@ def _print_summary(s: IndexSummary, stats: dict[str, int], root: Path) -> None:
         err_console.print(f"... and {len(s.errors) - 10} more (see --json)")
     console.print(f"library {root}: {stats['images']} photos ({stats['ok']} with faces), "
                   f"{stats['faces']} faces, {stats['people']} people", highlight=False)
+    if s.nonfaces:
+        console.print(f"{s.nonfaces} detection(s) rejected as non-faces (not stored; "
+                      "--no-check-faces keeps them)", highlight=False)
 
 
 def enroll_cmd(

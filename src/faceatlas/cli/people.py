@@ -356,6 +356,54 @@ def unassigned(
     _correction(library, as_json, fn, message)
 
 
+@app.command("notface")
+def notface(ids: list[int] = typer.Argument(None, help="Face ids (with --undo: not-a-face "
+                                            "record ids, see --list)."),
+            person: str | None = typer.Option(None, "--person",
+                                              help="Every face of this person too; the "
+                                              "person record goes."),
+            undo: bool = typer.Option(False, "--undo", help="Delete these not-a-face records "
+                                      "and analyse their photos again to restore the faces."),
+            list_: bool = typer.Option(False, "--list", help="List not-a-face records."),
+            library: Path | None = LibraryOpt, as_json: bool = JsonOption) -> None:
+    """These are not faces (hands, patterns, animals): take them out of people, clustering,
+    search and relations, and keep them out when photos are indexed again."""
+
+    def fn(lib: Library) -> dict[str, Any]:
+        from ..cluster import people as ops
+        from ..library import notface as nf
+        from .engine_options import get_engine
+
+        if list_:
+            return {"records": [{"id": r.id, "content_hash": r.content_hash,
+                                 "box": [round(v, 1) for v in r.box], "face_id": r.face_id,
+                                 "created_at": r.created_at} for r in lib.store.not_faces()]}
+        if not ids and person is None:
+            raise FaceAtlasError("give face ids, --person PERSON, or --list")
+        if undo:
+            if person is not None:
+                raise FaceAtlasError("--undo takes not-a-face record ids, not --person")
+            return nf.undo_not_faces(lib, ids, get_engine()).to_dict()
+        pid = ops.resolve_person(lib.store, person).id if person is not None else None
+        return nf.mark_not_faces(lib, ids or [], pid).to_dict()
+
+    def message(r: dict[str, Any]) -> str:
+        if list_:
+            return "\n".join(f"{x['id']}: face {x['face_id']} box {x['box']} "
+                             f"({x['content_hash'][:12]}...)" for x in r["records"]) \
+                or "no not-a-face records"
+        if undo:
+            return (f"{len(r['records'])} record(s) deleted, {len(r['faces'])} face(s) "
+                    "restored" + (f"; not re-analysed: {', '.join(r['not_reanalysed'])}"
+                                  if r["not_reanalysed"] else ""))
+        return (f"{len(r['faces'])} face(s) marked not a face and removed (records "
+                f"{', '.join(map(str, r['records'])) or 'none'})"
+                + (f"; people removed: {', '.join(map(str, r['people_removed']))}"
+                   if r["people_removed"] else ""))
+
+    _correction(library, as_json, fn, message)
+
+
 def register(root: typer.Typer) -> None:
     """Add ``cluster`` and ``people`` to the root command."""
     root.command("cluster")(cluster)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..errors import ModelError
 from ..models import ModelRegistry, ModelSpec
-from .base import Decoded, Detector, PyramidDetector, Window, nms, pyramid
+from .base import DEFAULT_MIN_FACE, Decoded, Detector, PyramidDetector, Window, nms, pyramid
+from .plausibility import Geometry, GeometryLimits, PlausibilityFilter, Rejection, box_iou
 from .scrfd import SCRFDDetector
 from .yunet import YuNetDetector
 
@@ -28,5 +29,7 @@ def create_detector(spec: ModelSpec, registry: ModelRegistry | None = None,
     return cls(spec, registry, **options)  # type: ignore[arg-type]
 
 
-__all__ = ["FAMILIES", "Decoded", "Detector", "PyramidDetector", "SCRFDDetector", "Window",
-           "YuNetDetector", "create_detector", "nms", "pyramid"]
+__all__ = ["DEFAULT_MIN_FACE", "FAMILIES", "Decoded", "Detector", "Geometry",
+           "GeometryLimits", "PlausibilityFilter", "PyramidDetector", "Rejection",
+           "SCRFDDetector", "Window", "YuNetDetector", "box_iou", "create_detector", "nms",
+           "pyramid"]

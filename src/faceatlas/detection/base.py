@@ -15,6 +15,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from ..config import DEFAULT_MIN_FACE
 from ..models import ModelRegistry, ModelSpec, Runner, choose_backend, load_runner
 from ..types import Detection
 
@@ -98,6 +99,8 @@ class Window:
 #: Largest ratio between two consecutive pyramid levels. A tile finds faces from
 #: ``smallest_detectable`` up to ``keep_max`` (8x as large); 6 leaves a margin.
 MAX_LEVEL_RATIO = 6.0
+#: Largest enlargement of the image, for faces smaller than the network's limit.
+MAX_UPSCALE = 2.0
 
 
 def pyramid(bgr: np.ndarray, max_side: int, min_face: int, tile: int,
@@ -110,10 +113,13 @@ def pyramid(bgr: np.ndarray, max_side: int, min_face: int, tile: int,
     need a larger scale than that, finer levels are added, geometrically spaced at most
     :data:`MAX_LEVEL_RATIO` apart, each cut into ``tile`` squares overlapping by a
     quarter; a tile keeps faces up to 80 % of the overlap, so every face it keeps lies
-    whole inside a tile, and larger faces are left to the coarser levels.
+    whole inside a tile, and larger faces are left to the coarser levels. Faces smaller
+    than ``smallest_detectable`` are looked for on the image enlarged (at most
+    :data:`MAX_UPSCALE` times): the network misses most faces under its own limit
+    (16 px for YuNet), and enlarged they are found (bench/detection.py).
     """
     h, w = bgr.shape[:2]
-    needed = min(1.0, smallest_detectable / max(min_face, 1))
+    needed = min(MAX_UPSCALE, smallest_detectable / max(min_face, 1))
     scale0 = min(1.0, max_side / max(h, w), needed)
     windows = [Window(0, 0, scale0, _resize(bgr, scale0))]
     if needed <= scale0 * (1 + 1e-6):
@@ -179,7 +185,7 @@ class PyramidDetector(ABC):
 
     def __init__(self, spec: ModelSpec, registry: ModelRegistry | None = None,
                  score_threshold: float = 0.6, nms_threshold: float = 0.3,
-                 max_side: int = 640, min_face: int = 24, backend: str | None = None,
+                 max_side: int = 640, min_face: int = DEFAULT_MIN_FACE, backend: str | None = None,
                  threads: int | None = None) -> None:
         registry = registry or ModelRegistry()
         self.name = spec.name
@@ -203,8 +209,9 @@ class PyramidDetector(ABC):
                                               decoded.scores[keep])))
         return [d for d in nms(found, self.nms_threshold) if d.size >= smallest]
 
-    def run_window(self, img: np.ndarray) -> Decoded:
-        """Detections in one BGR network input, in its pixels."""
+    def run_window(self, img: np.ndarray, min_score: float | None = None) -> Decoded:
+        """Detections in one BGR network input, in its pixels, scoring at least
+        ``min_score`` (default ``score_threshold``)."""
         h, w = img.shape[:2]
         m = self.stride_multiple
         ph, pw = -(-h // m) * m, -(-w // m) * m
@@ -215,9 +222,11 @@ class PyramidDetector(ABC):
         padded = (padded - self.spec.input.mean) / self.spec.input.std
         blob = np.ascontiguousarray(padded.transpose(2, 0, 1)[None], dtype=np.float32)
         outs = self.runner.run({self._input: blob})
-        return self.decode(outs, ph, pw)
+        return self.decode(outs, ph, pw,
+                           self.score_threshold if min_score is None else min_score)
 
     @abstractmethod
-    def decode(self, outputs: list[np.ndarray], height: int, width: int) -> Decoded:
+    def decode(self, outputs: list[np.ndarray], height: int, width: int,
+               min_score: float) -> Decoded:
         """Decode the network's outputs (graph order) for an input of this size,
-        keeping scores at or above ``score_threshold``."""
+        keeping scores at or above ``min_score``."""

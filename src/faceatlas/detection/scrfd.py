@@ -23,7 +23,8 @@ _STRIDES = {3: (8, 16, 32), 5: (8, 16, 32, 64, 128)}
 class SCRFDDetector(PyramidDetector):
     """SCRFD over the shared image pyramid (models with landmark outputs only)."""
 
-    def decode(self, outputs: list[np.ndarray], height: int, width: int) -> Decoded:
+    def decode(self, outputs: list[np.ndarray], height: int, width: int,
+               min_score: float) -> Decoded:
         levels = len(outputs) // 3
         if len(outputs) % 3 or levels not in _STRIDES:
             raise ModelError(
@@ -40,7 +41,7 @@ class SCRFDDetector(PyramidDetector):
                 raise ModelError(
                     f"detector '{self.name}': stride {stride} output has {scores.size} scores "
                     f"for a {cols}x{rows} grid; not an SCRFD layout")
-            idx = np.nonzero(scores >= self.score_threshold)[0]
+            idx = np.nonzero(scores >= min_score)[0]
             if idx.size == 0:
                 continue
             loc = idx // anchors

@@ -17,7 +17,8 @@ class YuNetDetector(PyramidDetector):
     offset from the cell in strides and its size ``exp`` of a log-size in strides.
     """
 
-    def decode(self, outputs: list[np.ndarray], height: int, width: int) -> Decoded:
+    def decode(self, outputs: list[np.ndarray], height: int, width: int,
+               min_score: float) -> Decoded:
         outs = dict(zip(self.runner.output_names, outputs, strict=True))
         parts = []
         for stride in _STRIDES:
@@ -25,7 +26,7 @@ class YuNetDetector(PyramidDetector):
             cls = outs[f"cls_{stride}"].reshape(-1)
             obj = outs[f"obj_{stride}"].reshape(-1)
             score = np.sqrt(np.clip(cls, 0, 1) * np.clip(obj, 0, 1))
-            idx = np.nonzero(score >= self.score_threshold)[0]
+            idx = np.nonzero(score >= min_score)[0]
             if idx.size == 0:
                 continue
             bbox = outs[f"bbox_{stride}"].reshape(-1, 4)[idx]

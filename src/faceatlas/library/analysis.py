@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ..detection import DEFAULT_MIN_FACE
 from ..engine import FaceEngine
 from ..errors import FaceAtlasError
 from ..image import decode_bytes
@@ -38,8 +39,9 @@ class EngineSettings:
     detector: str = "yunet"
     recognizer: str = "sface"
     backend: str | None = None
-    min_face: int = 24
+    min_face: int = DEFAULT_MIN_FACE
     threads: int | None = 1
+    check_faces: bool = True
 
     def validate(self) -> None:
         """Refuse unknown model names without loading the models."""
@@ -51,7 +53,8 @@ class EngineSettings:
 
     def build(self) -> FaceEngine:
         return FaceEngine(detector=self.detector, recognizer=self.recognizer,
-                          backend=self.backend, threads=self.threads, min_face=self.min_face)
+                          backend=self.backend, threads=self.threads, min_face=self.min_face,
+                          check_faces=self.check_faces)
 
 
 @dataclass
@@ -71,6 +74,7 @@ class FileResult:
     gps_lat: float | None = None
     gps_lon: float | None = None
     faces: list[NewFace] = field(default_factory=list)
+    nonfaces: int = 0               # detections rejected as non-faces
     error: str | None = None
 
 
@@ -102,7 +106,7 @@ def analyze_file(engine: FaceEngine, path: str, known_hashes: Collection[str] = 
         return res
     try:
         bgr = decode_bytes(data, path)
-        faces = engine.analyze(bgr)
+        analysis = engine.analyze_image(bgr)
     except FaceAtlasError as exc:
         res.error = str(exc).removeprefix(f"{path}: ")
         return res
@@ -116,7 +120,8 @@ def analyze_file(engine: FaceEngine, path: str, known_hashes: Collection[str] = 
         res.taken_at = datetime.fromtimestamp(after.st_mtime_ns / 1e9).isoformat(
             timespec="seconds")
         res.taken_at_source = "mtime"
-    res.faces = [to_new_face(bgr, f) for f in faces]
+    res.faces = [to_new_face(bgr, f) for f in analysis.faces]
+    res.nonfaces = len(analysis.rejected)
     return res
 
 

@@ -43,6 +43,7 @@ from ..privacy.guard import OptOutGuard
 from ..store import CatalogError, ImageInfo, ImageRecord
 from .analysis import EngineSettings, FileResult, analyze_file, init_worker, worker_analyze
 from .core import Library
+from .notface import screen_not_faces
 from .scan import FoundFile, scan
 
 #: Runs with at most this many files to analyse skip the worker processes (whose start
@@ -68,6 +69,8 @@ class IndexSummary:
     seconds: float = 0.0
     analysed: int = 0                 # files decoded and run through the models
     refused: int = 0                  # faces of opted-out people, not stored
+    nonfaces: int = 0                 # detections rejected as non-faces or marked "not a
+                                      # face" by the user (faceatlas.library.notface)
 
     def to_dict(self) -> dict[str, object]:
         return {"new": self.new, "changed": self.changed, "moved": self.moved,
@@ -75,6 +78,7 @@ class IndexSummary:
                 "errors": len(self.errors), "error_files": self.errors,
                 "interrupted": self.interrupted, "stopped": self.stopped,
                 "analysed": self.analysed, "refused": self.refused,
+                "nonfaces": self.nonfaces,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -237,6 +241,8 @@ class Indexer:
             return
         res.faces, refused = self._guard.screen(res.faces)
         summary.refused += refused
+        res.faces, marked = screen_not_faces(self.store, res.content_hash, res.faces)
+        summary.nonfaces += res.nonfaces + marked
         for model in {f.model for f in res.faces}:
             vectors.get(model)  # open (and check) before the catalog changes
         saved = self.store.save_image(self._info(res, "ok" if res.faces else "noface"),

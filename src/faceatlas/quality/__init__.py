@@ -1,5 +1,13 @@
 """Per-face quality: can this face be trusted for recognition?"""
 
-from .scorer import WEIGHTS, QualityScorer, combine, pose_from_landmarks
+from .scorer import (
+    MIN_RECOGNISABLE_IOD,
+    TOO_SMALL_QUALITY,
+    WEIGHTS,
+    QualityScorer,
+    combine,
+    pose_from_landmarks,
+)
 
-__all__ = ["WEIGHTS", "QualityScorer", "combine", "pose_from_landmarks"]
+__all__ = ["MIN_RECOGNISABLE_IOD", "TOO_SMALL_QUALITY", "WEIGHTS", "QualityScorer", "combine",
+           "pose_from_landmarks"]

@@ -11,7 +11,15 @@
   degraded faces and shipped in ``quality/data/``.
 
 The score is the weighted geometric mean of the cues, so one very poor cue (a
-profile face, a 6-pixel face) pulls the whole score down.
+profile face, a 6-pixel face) pulls the whole score down. A face too
+small to be recognised (eyes less than :data:`MIN_RECOGNISABLE_IOD` pixels apart, where
+the ``size`` cue reaches 0) scores at most :data:`TOO_SMALL_QUALITY` whatever its other
+cues (the recognisability cue, in particular, still rates some 15 px faces 0.9): such
+faces are kept for counting and anonymisation, but never seed people (clustering's
+``min_quality`` is above it) and are never enrolled. ``bench/detection.py`` measured
+the limit on celebrities' faces shrunk to a given size (box height): SFace verifies, at
+FAR 1e-3, 5 % of genuine pairs at 12 px (eyes 4 px apart), 38 % at 16 px, 71 % at 20 px
+(eyes 6.7 px), 87 % at 24 px (eyes 8.1 px) and 96 % at 32 px.
 """
 
 from __future__ import annotations
@@ -26,6 +34,11 @@ import cv2
 import numpy as np
 
 from ..types import Detection, QualityReport
+
+#: Eyes closer than this many pixels: too small to recognise (a face box under ~24 px high).
+MIN_RECOGNISABLE_IOD = 8.0
+#: Highest quality of a face too small to recognise (below clustering's ``min_quality``).
+TOO_SMALL_QUALITY = 0.05
 
 WEIGHTS = {"detection": 0.15, "size": 0.2, "sharpness": 0.15, "pose": 0.2,
            "recognizability": 0.3}
@@ -84,7 +97,7 @@ class QualityScorer:
         yaw, pitch, _ = pose_from_landmarks(lm)
         comps = {
             "detection": _ramp(det.score, 0.5, 0.9),
-            "size": _ramp(iod, 8.0, 40.0),
+            "size": _ramp(iod, MIN_RECOGNISABLE_IOD, 40.0),
             "sharpness": _ramp(math.log1p(lap), math.log1p(20.0), math.log1p(400.0)),
             "pose": float(math.exp(-((yaw / 45.0) ** 2) - ((pitch / 40.0) ** 2))),
         }
@@ -92,7 +105,10 @@ class QualityScorer:
             centroid, lo, hi = self.ers
             dist = 1.0 - float(np.dot(embedding, centroid))
             comps["recognizability"] = _ramp(dist, lo, hi)
-        return QualityReport(score=combine(comps), components=comps)
+        score = combine(comps)
+        if iod < MIN_RECOGNISABLE_IOD:
+            score = min(score, TOO_SMALL_QUALITY)
+        return QualityReport(score=score, components=comps)
 
 
 def combine(components: Mapping[str, float], weights: Mapping[str, float] = WEIGHTS) -> float:

@@ -17,6 +17,7 @@ from .base import (
     ImageInfo,
     ImageRecord,
     NewFace,
+    NotFace,
     OptOutTemplate,
     Person,
     SaveResult,
@@ -34,4 +35,5 @@ def open_store(library: Path) -> CatalogStore:
 __all__ = ["CATALOG_FILE", "CatalogError", "CatalogStore", "ConstraintError",
            "Decision", "DiskFullError",
            "Erasure", "ErasureCounts", "FaceFilter", "FaceRecord", "ImageInfo", "ImageRecord",
-           "NewFace", "OptOutTemplate", "Person", "SQLiteStore", "SaveResult", "open_store"]
+           "NewFace", "NotFace", "OptOutTemplate", "Person", "SQLiteStore", "SaveResult",
+           "open_store"]

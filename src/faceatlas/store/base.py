@@ -223,6 +223,18 @@ class OptOutTemplate:
     created_at: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class NotFace:
+    """A detection a user marked "not a face": the photo's bytes (content hash) and the
+    box; the face row itself is gone."""
+
+    id: int
+    content_hash: str
+    box: tuple[float, float, float, float]
+    face_id: int | None = None
+    created_at: str = ""
+
+
 @dataclass(frozen=True)
 class SaveResult:
     """Outcome of :meth:`CatalogStore.save_image`."""
@@ -345,6 +357,23 @@ class CatalogStore(Protocol):
 
     def decisions(self) -> list[Decision]:
         """Every logged decision, oldest first."""
+
+    # -- not faces ---------------------------------------------------------------------
+    def mark_not_faces(self, face_ids: Sequence[int]) -> list[NotFace]:
+        """Record each face (its image's content hash and box) as "not a face" and delete
+        the face rows with their embeddings and the decisions naming them, in one
+        transaction. Unknown ids are skipped; faces of an image without a content hash
+        are deleted without a record."""
+
+    def not_faces(self, content_hash: str | None = None) -> list[NotFace]:
+        """Not-a-face records, of one content hash or all, by id."""
+
+    def delete_not_faces(self, ids: Sequence[int]) -> list[NotFace]:
+        """Delete not-a-face records (undo); returns those deleted."""
+
+    def add_faces(self, image_id: int, faces: Sequence[NewFace]) -> list[int]:
+        """Add faces (with embeddings) to a stored image, keeping its other faces;
+        returns the new face ids."""
 
     # -- privacy and maintenance -------------------------------------------------------
     def erase(self, erasure: Erasure) -> ErasureCounts:

@@ -93,7 +93,24 @@ CREATE TABLE optout_templates (
 );
 """
 
+#: Detections a user marked "not a face" (faceatlas.library.notface): the face rows are
+#: deleted; each record keeps the photo's content hash and the box, so that analysing the
+#: same bytes again (re-index, a copy elsewhere) drops the detection at that place.
+V3_NOT_FACE = """
+CREATE TABLE not_faces (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    content_hash TEXT NOT NULL,
+    box_x        REAL NOT NULL,
+    box_y        REAL NOT NULL,
+    box_w        REAL NOT NULL,
+    box_h        REAL NOT NULL,
+    face_id      INTEGER,                      -- the face id it had (rows are deleted)
+    created_at   TEXT NOT NULL
+);
+CREATE INDEX not_faces_hash ON not_faces (content_hash);
+"""
+
 #: Migration scripts, in order; the catalog's version is the number applied.
-MIGRATIONS: tuple[str, ...] = (V1, V2)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3_NOT_FACE)
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -34,6 +34,7 @@ from .base import (
     ImageInfo,
     ImageRecord,
     NewFace,
+    NotFace,
     OptOutTemplate,
     Person,
     RecordNotFoundError,
@@ -542,6 +543,73 @@ class SQLiteStore:
                 c, "DELETE FROM people WHERE id IN ({marks})", people))
         return ErasureCounts(faces=n_faces, embeddings=n_embs, thumbnails=n_thumbs,
                              decisions=n_decisions, images=n_images, people=n_people)
+
+    # -- not faces -----------------------------------------------------------------------
+    @staticmethod
+    def _not_face(row: Sequence[Any]) -> NotFace:
+        id_, h, x, y, w, bh, face_id, created = row
+        return NotFace(id=id_, content_hash=h, box=(x, y, w, bh), face_id=face_id,
+                       created_at=created)
+
+    def mark_not_faces(self, face_ids: Sequence[int]) -> list[NotFace]:
+        ids = sorted({int(i) for i in face_ids})
+        out: list[NotFace] = []
+        with self._tx() as c:
+            rows = [r for cur in self._chunks(
+                c, "SELECT f.id, f.image_id, i.content_hash, f.box_x, f.box_y, f.box_w, "
+                   "f.box_h FROM faces f JOIN images i ON i.id = f.image_id "
+                   "WHERE f.id IN ({marks})", ids) for r in cur]
+            now = _now()
+            for face_id, image_id, h, x, y, w, bh in rows:
+                if h is not None:
+                    rid = int(c.execute(
+                        "INSERT INTO not_faces (content_hash, box_x, box_y, box_w, box_h, "
+                        "face_id, created_at) VALUES (?,?,?,?,?,?,?)",
+                        (h, x, y, w, bh, face_id, now)).lastrowid or 0)
+                    out.append(NotFace(id=rid, content_hash=h, box=(x, y, w, bh),
+                                       face_id=face_id, created_at=now))
+                c.execute("UPDATE images SET face_count = face_count - 1 WHERE id = ?",
+                          (image_id,))
+            for image_id in {int(r[1]) for r in rows}:
+                c.execute("UPDATE images SET status = 'noface' WHERE id = ? AND face_count <= 0 "
+                          "AND status = 'ok'", (image_id,))
+            gone = [int(r[0]) for r in rows]
+            for table, column in (("decisions", "face_id"), ("embeddings", "face_id"),
+                                  ("faces", "id")):
+                for _ in self._chunks(c, f"DELETE FROM {table} WHERE {column} IN ({{marks}})",
+                                      gone):
+                    pass
+        return out
+
+    def not_faces(self, content_hash: str | None = None) -> list[NotFace]:
+        cols = "id, content_hash, box_x, box_y, box_w, box_h, face_id, created_at"
+        if content_hash is None:
+            rows = self._query(f"SELECT {cols} FROM not_faces ORDER BY id")
+        else:
+            rows = self._query(f"SELECT {cols} FROM not_faces WHERE content_hash = ? "
+                               "ORDER BY id", (content_hash,))
+        return [self._not_face(r) for r in rows]
+
+    def delete_not_faces(self, ids: Sequence[int]) -> list[NotFace]:
+        wanted = sorted({int(i) for i in ids})
+        cols = "id, content_hash, box_x, box_y, box_w, box_h, face_id, created_at"
+        with self._tx() as c:
+            found = [self._not_face(r) for cur in self._chunks(
+                c, f"SELECT {cols} FROM not_faces WHERE id IN ({{marks}})", wanted)
+                for r in cur]
+            for _ in self._chunks(c, "DELETE FROM not_faces WHERE id IN ({marks})", wanted):
+                pass
+        return found
+
+    def add_faces(self, image_id: int, faces: Sequence[NewFace]) -> list[int]:
+        with self._tx() as c:
+            if c.execute("SELECT 1 FROM images WHERE id = ?", (image_id,)).fetchone() is None:
+                raise CatalogError(f"no image with id {image_id}")
+            new = [self._insert_face(c, image_id, f) for f in faces]
+            c.execute("UPDATE images SET face_count = face_count + ?, status = CASE WHEN "
+                      "face_count + ? > 0 AND status = 'noface' THEN 'ok' ELSE status END "
+                      "WHERE id = ?", (len(new), len(new), image_id))
+        return new
 
     def scrub(self) -> bool:
         with self._errors():
