@@ -118,9 +118,9 @@ def test_touched_file_is_hashed_but_not_decoded(photos: Path, tmp_path: Path,
     run_index(lib, [photos], engine)
     os.utime(photos / "p1.jpg", ns=(10**18, 10**18))
     decoded: list[str] = []
-    real = analysis.decode_bytes
-    monkeypatch.setattr(analysis, "decode_bytes",
-                        lambda data, label: decoded.append(label) or real(data, label))
+    real = analysis.decode_image
+    monkeypatch.setattr(analysis, "decode_image", lambda data, label, **kw: decoded.append(
+        label) or real(data, label, **kw))
     summary = run_index(lib, [photos], engine)
     assert (summary.unchanged, summary.changed, summary.analysed) == (6, 0, 0)
     assert decoded == []
