@@ -60,8 +60,8 @@ class ImageInfo:
     mtime_ns: int
     width: int | None = None
     height: int | None = None
-    taken_at: str | None = None     # ISO 8601 local time, "YYYY-MM-DDTHH:MM:SS"
-    taken_at_source: Literal["exif", "mtime"] | None = None
+    taken_at: str | None = None     # ISO 8601 local time, "YYYY-MM-DDTHH:MM:SS[+HH:MM]"
+    taken_at_source: Literal["exif", "xmp", "filename", "mtime"] | None = None
     gps_lat: float | None = None
     gps_lon: float | None = None
     status: ImageStatus = "ok"
