@@ -158,3 +158,74 @@ def test_migration_keeps_photos_faces_and_ids_and_allows_new_sources(tmp_path: P
         assert store.connection.execute("SELECT COUNT(*) FROM faces WHERE image_id = ?",
                                         (rec.id,)).fetchone()[0] == 0
     assert os.path.exists(db)
+
+
+def _dated_catalog(folder: Path) -> SQLiteStore:
+    """Ada and Bob together in 4 photos: 2 with camera dates (2019), 1 dated by its name
+    (2020), 1 by file time only (today); Ada alone in one more photo by file time."""
+    store = SQLiteStore(folder / "catalog.sqlite")
+    ada, bob = store.create_person("Ada").id, store.create_person("Bob").id
+    now = "2026-11-30T10:00:00"
+    photos = [("a.jpg", "2019-04-12T10:00:00+02:00", "exif", 2),
+              ("b.jpg", "2019-05-01T23:30:00-05:00", "exif", 2),
+              ("IMG_20200102_000000.jpg", "2020-01-02T00:00:00", "filename", 2),
+              ("c.jpg", now, "mtime", 2), ("d.jpg", now, "mtime", 1)]
+    for i, (name, taken, source, n) in enumerate(photos):
+        faces = [NewFace(box=(0, 0, 5, 5), landmarks=np.zeros(10, np.float32), det_score=0.9,
+                         quality=0.8, model="m@1", vector=np.eye(4, dtype=np.float32)[j])
+                 for j in range(n)]
+        saved = store.save_image(ImageInfo(
+            path=str(folder / name), folder=str(folder), album="x", content_hash=str(i),
+            size=1, mtime_ns=1, taken_at=taken, taken_at_source=source), faces)  # type: ignore[arg-type]
+        for fid, pid in zip(saved.face_ids, (ada, bob), strict=False):
+            store.assign_faces([fid], pid, by="user")
+    return store
+
+
+def test_relations_count_and_exclude_estimated_dates(tmp_path: Path) -> None:
+    from faceatlas.relations import RelationGraph
+    from faceatlas.relations import queries as q
+    from faceatlas.relations.catalog import CatalogOccurrences
+
+    store = _dated_catalog(tmp_path)
+    source = CatalogOccurrences(store)
+    rg = RelationGraph.from_occurrences(source.occurrences())
+    ada = store.person_by_name("Ada").id  # type: ignore[union-attr]
+    months = {m.month: m for m in q.timeline(rg, ada, source.estimated_photos)}
+    assert months["2026-11"].photos == 2 and months["2026-11"].estimated == 2
+    assert months["2019-05"].estimated == 0  # local wall-clock day kept, offset not applied
+    (bob,) = q.top_companions(rg, ada, 5, source.estimated_photos)
+    assert (bob.weight, bob.estimated) == (4, 1)
+    assert bob.first.isoformat() == "2019-04-12T10:00:00"
+
+    exact = CatalogOccurrences(store, exact_dates=True)
+    rg2 = RelationGraph.from_occurrences(exact.occurrences())
+    assert len(exact.estimated_photos) == 2
+    assert [m.month for m in q.timeline(rg2, ada)] == ["2019-04", "2019-05", "2020-01"]
+    (bob2,) = q.top_companions(rg2, ada)
+    assert (bob2.weight, bob2.last.isoformat()) == (3, "2020-01-02T00:00:00")
+    store.close()
+
+
+def test_relations_cli_reports_estimated_dates(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from faceatlas.cli.main import app
+
+    _dated_catalog(tmp_path).close()
+    runner = CliRunner()
+    res = runner.invoke(app, ["relations", "timeline", "Ada", "--library", str(tmp_path),
+                              "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["estimated_dates"] == 2 and not data["exact_dates"]
+    assert sum(m["estimated_dates"] for m in data["months"]) == 2
+    res = runner.invoke(app, ["relations", "top", "Ada", "--library", str(tmp_path),
+                              "--exact-dates", "--json"])
+    data = json.loads(res.stdout)
+    assert data["estimated_dates_left_out"] == 2
+    assert data["companions"][0]["weight"] == 3
+    human = runner.invoke(app, ["relations", "timeline", "Ada", "--library", str(tmp_path)])
+    assert human.exit_code == 0 and "dated only by file time" in human.stdout

@@ -22,15 +22,13 @@ from __future__ import annotations
 import os
 import re
 from datetime import datetime, timedelta
-from typing import Literal
 
 from PIL import Image
 
-DateSource = Literal["exif", "xmp", "filename", "mtime"]
+from ..store.base import DateSource
+
 #: Every value of ``images.taken_at_source``, most trusted first.
 DATE_SOURCES: tuple[DateSource, ...] = ("exif", "xmp", "filename", "mtime")
-#: Sources whose dates are estimates, not capture times.
-ESTIMATED_SOURCES = frozenset({"mtime"})
 
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL, _DATETIME_DIGITIZED = 36867, 36868
