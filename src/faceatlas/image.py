@@ -275,7 +275,7 @@ def decode_image(data: bytes, label: str = "image", scale: float = 1.0,
     notes = [] if notes is None else notes
     kind, fmt = sniff(data[:HEAD_BYTES], label)
     if kind == "unsupported":
-        raise UnsupportedImageError(f"{label}: {_unsupported_reason(fmt)}")
+        raise UnsupportedImageError(f"{label}: {unsupported_reason(fmt)}")
     if fmt == "RAW":
         return _decode_raw(data, label, scale, notes, keep_side)
     try:
@@ -320,7 +320,8 @@ class ImageTooSmallError(ImageError):
     """An image too small to hold a face (shorter side under :data:`MIN_SIDE`)."""
 
 
-def _unsupported_reason(fmt: str) -> str:
+def unsupported_reason(fmt: str) -> str:
+    """Why a recognised format cannot be read here, and how to fix it."""
     if fmt == "HEIF":
         return "HEIC/HEIF image, but pillow-heif is not installed (pip install pillow-heif)"
     if fmt == "AVIF":
@@ -355,7 +356,7 @@ def _capture(notes: list[str]) -> Iterator[None]:
             for w in caught:
                 text = str(w.message).strip().rstrip(".")
                 if isinstance(w.message, Image.DecompressionBombWarning):
-                    text = "very large image (" + text.split(" could be")[0] + ")"
+                    text = "very large image (" + text.split(" could be")[0].rstrip(", ") + ")"
                 if text and text not in notes:
                     notes.append(text)
 

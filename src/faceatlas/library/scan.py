@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import FaceAtlasError
-from ..image import HEAD_BYTES, sniff
+from ..image import HEAD_BYTES, sniff, unsupported_reason
 
 #: Why a file met by ``index`` was not analysed (``skipped`` counts of a run), in the
 #: order they are reported.
@@ -63,6 +63,8 @@ def classify(path: str) -> tuple[str | None, str]:
         ext = os.path.splitext(path)[1].lower()
         return "not_image", (f"content is not an image although named {ext}"
                              if ext in IMAGE_EXTENSIONS else "")
+    if kind == "unsupported":
+        return kind, unsupported_reason(fmt)
     return kind, fmt
 
 
