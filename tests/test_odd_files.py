@@ -203,3 +203,34 @@ def test_jpeg_preview_keeps_orientation_and_full_resolution_on_demand(portraits:
                .bgr.astype(int).mean()) < 3
     # too small to reduce while keeping keep_side: full resolution
     assert decode_image(buf.getvalue(), "r.jpg", scale=0.5, keep_side=1000).scale == 1.0
+
+
+def test_camera_raw_is_read_through_its_embedded_preview(portraits: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """The RAW path with a stand-in for rawpy (no RAW sample can be composed here): the
+    embedded JPEG preview is decoded, and the note says so."""
+    import types
+
+    preview = (portraits / "person_a_1.jpg").read_bytes()
+
+    class Raw:
+        def __enter__(self) -> Raw:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def extract_thumb(self) -> object:
+            return types.SimpleNamespace(format="jpeg", data=preview)
+
+    fake = types.SimpleNamespace(imread=lambda fh: Raw(),
+                                 ThumbFormat=types.SimpleNamespace(JPEG="jpeg"))
+    monkeypatch.setitem(sys.modules, "rawpy", fake)
+    monkeypatch.setitem(image_mod._PLUGINS, "raw", True)
+    data = b"II*\x00\x10\x00\x00\x00CR\x02\x00" + b"\x00" * 64
+    assert sniff(data[:64], "IMG_0001.CR2") == ("image", "RAW")
+    decoded = decode_image(data, "IMG_0001.CR2")
+    assert decoded.bgr.shape == decode_image(preview).bgr.shape
+    assert any("RAW" in n for n in decoded.notes)
+    assert sniff(data[:64], "plain.tif") == ("image", "TIFF")  # a TIFF is not a RAW
