@@ -58,6 +58,7 @@ class EngineSettings:
     backend: str | None = None
     min_face: int = 24
     threads: int | None = 1
+    preview: bool = True   # detect large JPEGs on a DCT-scaled preview (see the module)
 
     def validate(self) -> None:
         """Refuse unknown model names without loading the models."""
@@ -100,9 +101,9 @@ def content_hash(data: bytes) -> str:
 
 
 def analyze_file(engine: FaceEngine, path: str, known_hashes: Collection[str] = (),
-                 force: bool = False) -> FileResult:
+                 force: bool = False, preview: bool = True) -> FileResult:
     """Hash, decode and analyse one file. When its hash is in ``known_hashes`` (and not
-    ``force``) it is not decoded at all."""
+    ``force``) it is not decoded at all; ``preview=False`` detects at full resolution."""
     res = FileResult(path)
     try:
         before = os.stat(path)
@@ -121,7 +122,7 @@ def analyze_file(engine: FaceEngine, path: str, known_hashes: Collection[str] = 
     if res.content_hash in known_hashes and not force:
         return res
     try:
-        decoded, faces, scale = detect_faces(engine, data, path)
+        decoded, faces, scale = detect_faces(engine, data, path, preview)
     except (ImageTooSmallError, UnsupportedImageError) as exc:
         res.skipped = "too_small" if isinstance(exc, ImageTooSmallError) else "unsupported"
         res.error = str(exc).removeprefix(f"{path}: ")
@@ -141,22 +142,37 @@ def analyze_file(engine: FaceEngine, path: str, known_hashes: Collection[str] = 
     return res
 
 
-def detect_faces(engine: FaceEngine, data: bytes,
-                 label: str) -> tuple[DecodedImage, list[Face], float]:
-    """Decode (a preview when the photo is large) and analyse: ``(decoded, faces in the
-    decoded pixels' coordinates, their scale to full resolution)``."""
+def detect_faces(engine: FaceEngine, data: bytes, label: str,
+                 preview: bool = True) -> tuple[DecodedImage, list[Face], float]:
+    """Decode (a preview when the photo is large and ``preview``) and analyse:
+    ``(decoded, faces in the decoded pixels' coordinates, their scale to full
+    resolution)``."""
     min_face = float(getattr(engine.detector, "min_face", 24) or 24)
-    decoded = decode_image(data, label, scale=min(1.0, PREVIEW_FACE_PX / min_face),
-                           keep_side=PREVIEW_MIN_SIDE)
+    scale = min(1.0, PREVIEW_FACE_PX / min_face) if preview else 1.0
+    decoded = decode_image(data, label, scale=scale, keep_side=PREVIEW_MIN_SIDE)
     if decoded.scale == 1.0:
         return decoded, engine.analyze(decoded.bgr), 1.0
     scale = decoded.scale
-    dets = engine.detect(decoded.bgr, max(1, int(min_face * scale)))
+    dets = _detect_whole(engine, decoded.bgr, max(1, int(min_face * scale)))
     if any(d.size < FULL_RES_BELOW_PX for d in dets):
         dets = [rescale(d, 1.0 / scale) for d in dets]
         decoded.full()
         scale = 1.0
     return decoded, engine.analyze(decoded.bgr, dets) if dets else [], scale
+
+
+def _detect_whole(engine: FaceEngine, bgr: np.ndarray, min_face: int) -> list[Detection]:
+    """Faces of a preview, its fine pyramid level run as one window over the whole preview
+    (one network call instead of overlapping tiles: the preview is small enough)."""
+    detector = engine.detector
+    tile = getattr(detector, "tile", None)
+    if tile is None:
+        return engine.detect(bgr, min_face)
+    detector.tile = max(int(tile), *bgr.shape[:2])
+    try:
+        return engine.detect(bgr, min_face)
+    finally:
+        detector.tile = tile
 
 
 def rescale(det: Detection, factor: float) -> Detection:
@@ -182,17 +198,21 @@ def to_new_face(bgr: np.ndarray, face: Face, scale: float = 1.0) -> NewFace:
 
 def thumbnail(bgr: np.ndarray, box: tuple[float, float, float, float],
               size: int = THUMBNAIL_SIZE) -> bytes:
-    """A square JPEG of the face with some margin, ``size`` pixels wide."""
+    """A square JPEG of the face with some margin, ``size`` pixels wide (edges beyond the
+    image repeat its border pixels)."""
     x, y, w, h = box
     side = max(w, h) * 1.3
     cx, cy = x + w / 2, y + h / 2
     x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
     s = max(1, int(round(side)))
-    pad = s
-    padded = cv2.copyMakeBorder(bgr, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    crop = padded[y0 + pad:y0 + pad + s, x0 + pad:x0 + pad + s]
-    if crop.size == 0:
+    ih, iw = bgr.shape[:2]
+    cx0, cy0 = min(max(x0, 0), iw), min(max(y0, 0), ih)
+    cx1, cy1 = min(max(x0 + s, 0), iw), min(max(y0 + s, 0), ih)
+    if cx1 <= cx0 or cy1 <= cy0:
         crop = bgr
+    else:  # pad only the crop, never the whole photo
+        crop = cv2.copyMakeBorder(bgr[cy0:cy1, cx0:cx1], cy0 - y0, y0 + s - cy1, cx0 - x0,
+                                  x0 + s - cx1, cv2.BORDER_REPLICATE)
     small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])
     return buf.tobytes() if ok else b""
@@ -231,20 +251,22 @@ def _degrees(dms: object, ref: object, negative: str) -> float:
 # -- worker processes ----------------------------------------------------------------
 _ENGINE: FaceEngine | None = None
 _KNOWN: frozenset[str] = frozenset()
+_PREVIEW = True
 
 
 def init_worker(settings: EngineSettings, known_hashes: frozenset[str]) -> None:
     """Process-pool initializer: one engine per worker, limited threads, and Ctrl-C left to
     the main process (which stops the run cleanly)."""
-    global _ENGINE, _KNOWN
+    global _ENGINE, _KNOWN, _PREVIEW
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if settings.threads:
         cv2.setNumThreads(settings.threads)
     _ENGINE = settings.build()
     _KNOWN = known_hashes
+    _PREVIEW = settings.preview
 
 
 def worker_analyze(path: str, force: bool) -> FileResult:
     """Analyse ``path`` in a worker set up by :func:`init_worker`."""
     assert _ENGINE is not None, "init_worker was not run"
-    return analyze_file(_ENGINE, path, _KNOWN, force)
+    return analyze_file(_ENGINE, path, _KNOWN, force, _PREVIEW)

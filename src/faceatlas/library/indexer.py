@@ -218,7 +218,7 @@ class Indexer:
             engine = self._engine or self.settings.build()
             while self._queue:
                 path, force = self._queue.popleft()
-                yield analyze_file(engine, path, known, force)
+                yield analyze_file(engine, path, known, force, self.settings.preview)
             return
         if not self._queue:
             return
