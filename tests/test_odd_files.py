@@ -12,6 +12,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -234,3 +235,34 @@ def test_camera_raw_is_read_through_its_embedded_preview(portraits: Path,
     assert decoded.bgr.shape == decode_image(preview).bgr.shape
     assert any("RAW" in n for n in decoded.notes)
     assert sniff(data[:64], "plain.tif") == ("image", "TIFF")  # a TIFF is not a RAW
+
+
+def _large_photo(portraits: Path, face_height: int, orientation: int = 1) -> bytes:
+    """A 2000x1500 photo (shown upright after ``orientation``) with one portrait."""
+    canvas = Image.new("RGB", (2000, 1500), (120, 140, 110))
+    src = _portrait(portraits, "person_b_1.jpg")
+    src = src.resize((int(src.width * face_height / src.height), face_height))
+    canvas.paste(src, (700, 300))
+    ex = Image.Exif()
+    if orientation == 6:  # stored rotated, shown upright
+        ex[0x0112] = 6
+        canvas = canvas.transpose(Image.Transpose.ROTATE_90)
+    buf = io.BytesIO()
+    canvas.save(buf, "JPEG", quality=92, exif=ex)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_preview_path_matches_full_resolution(portraits: Path, engine: FaceEngine,
+                                              orientation: int) -> None:
+    from faceatlas.library.analysis import detect_faces, to_new_face
+
+    for height, expected_scale in ((900, 0.5), (300, 1.0)):  # small face: full resolution
+        data = _large_photo(portraits, height, orientation)
+        dec, faces, scale = detect_faces(engine, data, "big.jpg", preview=True)
+        full_dec, full, _ = detect_faces(engine, data, "big.jpg", preview=False)
+        assert scale == expected_scale and dec.size == full_dec.size
+        assert len(faces) == len(full) == 1
+        a, b = to_new_face(dec.bgr, faces[0], scale), to_new_face(full_dec.bgr, full[0])
+        assert np.allclose(a.box, b.box, atol=0.08 * b.box[3])  # full-resolution coordinates
+        assert float(np.dot(a.vector, b.vector)) > 0.9  # type: ignore[arg-type]
