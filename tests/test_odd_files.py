@@ -151,7 +151,7 @@ def test_cli_says_what_was_skipped_and_why_without_raw_warnings(tmp_path: Path,
     human = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert human.returncode == 0, human.stderr
     assert "skipped 1 file(s): 1 not an image" in human.stdout
-    assert "notes.jpg (not an image: content is not an image although named .jpg)" in (
+    assert "notes.jpg: not an image (content is not an image although named .jpg)" in (
         " ".join(human.stderr.split()))
     assert "Warning" not in human.stderr and "Traceback" not in human.stderr
     assert "note" in human.stderr  # the corrupt EXIF block, as a per-file note

@@ -123,9 +123,9 @@ def _print_summary(s: IndexSummary, stats: dict[str, int], root: Path) -> None:
         console.print(f"skipped {len(s.skipped_files)} file(s): {why}", highlight=False)
         shown = sorted(s.skipped_files, key=lambda f: (f["reason"] == "hidden", f["path"]))
         for f in shown[:10]:
-            detail = f": {f['detail']}" if f["detail"] else ""
-            err_console.print(f"[dim]skipped[/] {escape(f['path'])} "
-                              f"({SKIP_REASONS[f['reason']]}{escape(detail)})", highlight=False)
+            detail = f" ({f['detail']})" if f["detail"] else ""
+            err_console.print(f"[dim]skipped[/] {escape(f['path'])}: "
+                              f"{SKIP_REASONS[f['reason']]}{escape(detail)}", highlight=False)
         if len(shown) > 10:
             err_console.print(f"... and {len(shown) - 10} more skipped (see --json)")
     for err in s.errors[:10]:

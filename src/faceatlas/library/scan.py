@@ -24,7 +24,7 @@ SKIP_REASONS: dict[str, str] = {
     "not_image": "not an image",
     "unsupported": "unsupported image format",
     "too_small": "image too small to hold a face",
-    "video": "video (videos are not indexed)",
+    "video": "video, not indexed",
     "empty": "empty file",
     "hidden": "hidden file",
 }
