@@ -38,7 +38,7 @@ import numpy as np
 from PIL import Image
 
 from faceatlas.library import Indexer, Library
-from faceatlas.library.analysis import EngineSettings, detect_faces
+from faceatlas.library.analysis import EngineSettings
 
 W, H = 4032, 3024
 
@@ -140,6 +140,8 @@ def _iou(a: tuple, b: tuple) -> float:
 
 def recall(truth: list[tuple[Path, list[tuple]]]) -> dict[str, object]:
     """Ground-truth faces found by the preview and the full-resolution paths."""
+    from faceatlas.library.analysis import detect_faces
+
     engine = EngineSettings().build()
     out: dict[str, object] = {"faces": sum(len(b) for _, b in truth)}
     for name, preview in (("preview", True), ("full", False)):
@@ -157,6 +159,33 @@ def recall(truth: list[tuple[Path, list[tuple]]]) -> dict[str, object]:
     return out
 
 
+def breakdown(files: list[Path]) -> dict[str, float]:
+    """Milliseconds per photo of each step of the preview path, in one process."""
+    from faceatlas.image import decode_image
+    from faceatlas.library import analysis
+
+    engine = EngineSettings().build()
+    analysis.analyze_file(engine, str(files[0]))  # warm up
+    steps = {"read_and_hash": 0.0, "pillow_full_decode": 0.0, "preview_decode": 0.0,
+             "preview_detection": 0.0, "whole_analyze_file": 0.0}
+    for f in files:
+        t0 = time.perf_counter()
+        analysis.content_hash(f.read_bytes())
+        t1 = time.perf_counter()
+        with Image.open(f) as img:
+            img.load()
+        t2 = time.perf_counter()
+        dec = decode_image(f.read_bytes(), str(f), 0.5, keep_side=analysis.PREVIEW_MIN_SIDE)
+        t3 = time.perf_counter()
+        analysis._detect_whole(engine, dec.bgr, int(24 * dec.scale))
+        t4 = time.perf_counter()
+        analysis.analyze_file(engine, str(f))
+        t5 = time.perf_counter()
+        for k, v in zip(steps, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
+            steps[k] += v * 1000 / len(files)
+    return {k: round(v, 1) for k, v in steps.items()}
+
+
 def baseline(files: list[Path]) -> float:
     start = time.perf_counter()
     for f in files:
@@ -167,10 +196,13 @@ def baseline(files: list[Path]) -> float:
 
 def index(folder: Path, lib: Path, workers: int, preview: bool) -> tuple[float, dict]:
     shutil.rmtree(lib, ignore_errors=True)
+    try:
+        settings = EngineSettings(preview=preview)  # type: ignore[call-arg]
+    except TypeError:  # code from before the preview path (--index-only on older code)
+        settings = EngineSettings()
     start = time.perf_counter()
     with Library.open(lib) as opened:
-        summary = Indexer(opened, EngineSettings(preview=preview), workers=workers).run(
-            [str(folder)])
+        summary = Indexer(opened, settings, workers=workers).run([str(folder)])
     return time.perf_counter() - start, summary.to_dict()
 
 
@@ -182,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--groups", type=int, default=8)
     ap.add_argument("--scratch", type=Path, default=None)
     ap.add_argument("--no-full", action="store_true", help="Skip the full-resolution runs.")
+    ap.add_argument("--index-only", action="store_true",
+                    help="Only the Pillow baseline and the default index run (to time older "
+                         "code put first on PYTHONPATH).")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="phone_", dir=args.scratch))
@@ -195,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
         res["pillow_decode_photos_per_s"] = round(len(files) / base, 2)
         print(f"{len(files)} photos of {W}x{H} ({mb:.1f} MB); Pillow decode "
               f"{len(files) / base:.2f} photos/s", flush=True)
-        runs = [(2, True), (1, True)] + ([] if args.no_full else [(2, False)])
+        runs = [(2, True)]
+        if not args.index_only:
+            runs += [(1, True)] + ([] if args.no_full else [(2, False)])
         for workers, preview in runs:
             seconds, summary = index(scratch / "photos", scratch / "lib", workers, preview)
             key = f"index_w{workers}_{'preview' if preview else 'fullres'}"
@@ -204,8 +241,11 @@ def main(argv: list[str] | None = None) -> int:
                         "ratio_to_pillow_decode": round(seconds / base, 2),
                         "faces": summary["faces"], "new": summary["new"]}
             print(key, res[key], flush=True)
-        res["recall_group_photos"] = recall(truth)
-        print("recall", res["recall_group_photos"], flush=True)
+        if not args.index_only:
+            res["ms_per_photo_one_process"] = breakdown(files[:10])
+            print("breakdown", res["ms_per_photo_one_process"], flush=True)
+            res["recall_group_photos"] = recall(truth)
+            print("recall", res["recall_group_photos"], flush=True)
         res["load_after"] = os.getloadavg()[0]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -208,12 +208,15 @@ class PyramidDetector(ABC):
         h, w = img.shape[:2]
         m = self.stride_multiple
         ph, pw = -(-h // m) * m, -(-w // m) * m
-        padded = np.zeros((ph, pw, 3), np.float32)
-        padded[:h, :w] = img
-        if self.spec.input.color == "RGB":
-            padded = padded[:, :, ::-1]
-        padded = (padded - self.spec.input.mean) / self.spec.input.std
-        blob = np.ascontiguousarray(padded.transpose(2, 0, 1)[None], dtype=np.float32)
+        # one zero-padded NCHW float32 blob, filled and normalised in place (no temporaries:
+        # a 12 MP photo's preview is a 37 MB blob)
+        blob = np.zeros((1, 3, ph, pw), np.float32)
+        src = img[:, :, ::-1] if self.spec.input.color == "RGB" else img
+        blob[0, :, :h, :w] = src.transpose(2, 0, 1)
+        if self.spec.input.mean:
+            blob -= np.float32(self.spec.input.mean)
+        if self.spec.input.std != 1.0:
+            blob /= np.float32(self.spec.input.std)
         outs = self.runner.run({self._input: blob})
         return self.decode(outs, ph, pw)
 
