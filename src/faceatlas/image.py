@@ -42,7 +42,9 @@ MIN_SIDE = 16
 def load_image(source: ImageInput, name: str | None = None) -> np.ndarray:
     """Return ``source`` as an upright BGR ``uint8`` array of shape (h, w, 3).
 
-    Raises :class:`ImageError` with a one-line reason for anything unreadable.
+    A decoded file's array may be read-only (it is the decoder's own buffer, not a
+    copy): ``.copy()`` it before drawing on it. Raises :class:`ImageError` with a
+    one-line reason for anything unreadable.
     """
     label = name or _label(source)
     if isinstance(source, np.ndarray):
