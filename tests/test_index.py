@@ -278,10 +278,12 @@ def test_interrupt_keeps_committed_images_and_deletes_nothing(
 
     summary = run_index(lib, [photos], engine, progress=ctrl_c_after_three)
     assert summary.interrupted and summary.new == 3 and summary.deleted == 0
+    assert (summary.files_seen, summary.pending) == (5, 2)  # every file accounted for
     with Library.open(lib) as opened:
         assert opened.store.stats()["images"] == 4  # q.jpg is kept until a full run
     resumed = run_index(lib, [photos], engine)
     assert (resumed.new, resumed.unchanged, resumed.deleted) == (2, 3, 1)
+    assert resumed.pending == 0 and resumed.accounted() == resumed.files_seen == 5
     assert_consistent(lib)
 
 
