@@ -286,7 +286,7 @@ def decode_image(data: bytes, label: str = "image", scale: float = 1.0,
             full_w, full_h = img.size
             _check_header(full_w, full_h, label)
             reduced = 1.0
-            if scale < 1.0 and img.format == "JPEG" \
+            if scale < 1.0 and img.format in ("JPEG", "MPO") \
                     and min(full_w, full_h) * scale >= max(keep_side, MIN_SIDE):
                 img.draft("RGB", (max(1, int(full_w * scale)), max(1, int(full_h * scale))))
                 reduced = img.size[0] / full_w
