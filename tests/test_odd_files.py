@@ -266,3 +266,16 @@ def test_preview_path_matches_full_resolution(portraits: Path, engine: FaceEngin
         a, b = to_new_face(dec.bgr, faces[0], scale), to_new_face(full_dec.bgr, full[0])
         assert np.allclose(a.box, b.box, atol=0.08 * b.box[3])  # full-resolution coordinates
         assert float(np.dot(a.vector, b.vector)) > 0.9  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_heif_and_avif_orientation_is_applied_once(fmt: str) -> None:
+    if fmt == "AVIF" and not image_mod.avif_supported():
+        pytest.skip("this Pillow has no AVIF")
+    pillow_heif.register_heif_opener()
+    ex = Image.Exif()
+    ex[0x0112] = 6  # stored landscape, shown portrait
+    buf = io.BytesIO()
+    Image.new("RGB", (400, 200), (200, 10, 10)).save(buf, fmt, exif=ex.tobytes())
+    decoded = decode_image(buf.getvalue(), f"x.{fmt.lower()}")
+    assert decoded.bgr.shape == (400, 200, 3) and decoded.size == (200, 400)
