@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import INTERRUPTED_EXIT_CODE, FaceAtlasError, NoFaceError
@@ -133,16 +134,38 @@ def index(
 
 
 def _print_summary(s: IndexSummary, stats: dict[str, int], root: Path) -> None:
+    from ..library.scan import SKIP_REASONS
+
     table = Table(title=f"index: {s.seconds:.1f} s", show_header=True)
-    for col in ("new", "changed", "moved", "deleted", "unchanged", "faces", "errors"):
+    cols = ("files", "new", "changed", "moved", "unchanged", "skipped", "errors", "deleted",
+            "faces")
+    for col in cols:
         table.add_column(col, justify="right")
-    table.add_row(*(str(v) for v in (s.new, s.changed, s.moved, s.deleted, s.unchanged,
-                                     s.faces, len(s.errors))))
+    table.add_row(*(str(v) for v in (s.files_seen, s.new, s.changed, s.moved, s.unchanged,
+                                     len(s.skipped_files), len(s.errors), s.deleted, s.faces)))
     console.print(table)
+    if s.skipped_files:
+        why = ", ".join(f"{n} {SKIP_REASONS[r]}" for r, n in s.skipped.items() if n)
+        console.print(f"skipped {len(s.skipped_files)} file(s): {why}", highlight=False)
+        shown = sorted(s.skipped_files, key=lambda f: (f["reason"] == "hidden", f["path"]))
+        for f in shown[:10]:
+            detail = f" ({f['detail']})" if f["detail"] else ""
+            err_console.print(f"[dim]skipped[/] {escape(f['path'])}: "
+                              f"{SKIP_REASONS[f['reason']]}{escape(detail)}", highlight=False)
+        if len(shown) > 10:
+            err_console.print(f"... and {len(shown) - 10} more skipped (see --json)")
     for err in s.errors[:10]:
-        err_console.print(f"[yellow]skipped[/] {err['path']}: {err['error']}", highlight=False)
+        err_console.print(f"[yellow]error[/] {escape(err['path'])}: {escape(err['error'])}",
+                          highlight=False)
     if len(s.errors) > 10:
-        err_console.print(f"... and {len(s.errors) - 10} more (see --json)")
+        err_console.print(f"... and {len(s.errors) - 10} more errors (see --json)")
+    for note in s.notes[:5]:
+        err_console.print(f"[dim]note[/] {escape(note['path'])}: {escape(note['note'])}",
+                          highlight=False)
+    if len(s.notes) > 5:
+        err_console.print(f"... and {len(s.notes) - 5} more notes (see --json)")
+    if s.pending:
+        err_console.print(f"{s.pending} file(s) not reached; run the command again")
     console.print(f"library {root}: {stats['images']} photos ({stats['ok']} with faces), "
                   f"{stats['faces']} faces, {stats['people']} people", highlight=False)
     if s.nonfaces:

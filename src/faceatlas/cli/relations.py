@@ -25,6 +25,8 @@ OccurrencesOpt = typer.Option(None, "--occurrences",
                               help="Read photo_id,person_id,taken_at[,person_name,photo_path] "
                                    "rows from this CSV instead of the catalog.")
 HiddenOpt = typer.Option(False, "--include-hidden", help="Also count people marked hidden.")
+ExactDatesOpt = typer.Option(False, "--exact-dates", help="Leave out photos whose date is "
+                             "only the file time (an estimate: no EXIF, XMP or dated name).")
 
 
 def _batches(items: Iterator[Occurrence], size: int = 20_000) -> Iterator[list[Occurrence]]:
@@ -33,8 +35,10 @@ def _batches(items: Iterator[Occurrence], size: int = 20_000) -> Iterator[list[O
 
 
 def load(library: Path | None, occurrences: Path | None, include_hidden: bool,
-         progress: bool = True) -> tuple[OccurrenceSource, RelationGraph]:
-    """The occurrence source and the graph rebuilt from it."""
+         progress: bool = True, exact_dates: bool = False
+         ) -> tuple[OccurrenceSource, RelationGraph]:
+    """The occurrence source and the graph rebuilt from it (``exact_dates``: without the
+    photos dated by file time)."""
     from ..relations import CsvOccurrences, RelationGraph
 
     if occurrences is not None:
@@ -43,10 +47,33 @@ def load(library: Path | None, occurrences: Path | None, include_hidden: bool,
         from ..config import library_dir
         from ..relations.catalog import open_catalog
 
-        source = open_catalog(library_dir(library), include_hidden)
+        source = open_catalog(library_dir(library), include_hidden, exact_dates)
     batches = track(_batches(iter(source.occurrences())), None,
                     "reading occurrences (x20k)", enabled=progress)
     return source, RelationGraph.from_occurrences(chain.from_iterable(batches))
+
+
+def _dates_note(source: OccurrenceSource, rg: RelationGraph, person: int,
+                exact_dates: bool) -> dict[str, object]:
+    """How many of ``person``'s photos have estimated dates (or were left out for it)."""
+    from ..relations.occurrences import estimated_photos
+
+    guessed = estimated_photos(source)
+    if exact_dates:
+        return {"exact_dates": True, "estimated_dates_left_out": len(guessed)}
+    return {"exact_dates": False,
+            "estimated_dates": len(guessed & rg.photos_of(person))}
+
+
+def _print_dates_note(note: dict[str, object]) -> None:
+    if note["exact_dates"]:
+        if note["estimated_dates_left_out"]:
+            console.print(f"{note['estimated_dates_left_out']} photo(s) of the library "
+                          "dated only by file time left out (--exact-dates)", highlight=False)
+    elif note["estimated_dates"]:
+        console.print(f"{note['estimated_dates']} photo(s) dated only by file time "
+                      "(estimates, counted in 'estimated'); --exact-dates leaves them out",
+                      highlight=False)
 
 
 def _name(source: OccurrenceSource, person: int) -> str:
@@ -78,27 +105,32 @@ def _photo_rows(source: OccurrenceSource, rg: RelationGraph,
 def top(person: str = typer.Argument(..., help="Person id or name."),
         n: int = typer.Option(10, "-n", min=1, help="How many companions."),
         library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
-        include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
-    """The people who appear most often with PERSON."""
+        include_hidden: bool = HiddenOpt, exact_dates: bool = ExactDatesOpt,
+        as_json: bool = JsonOption) -> None:
+    """The people who appear most often with PERSON (first/last dates, and how many of
+    them are estimates)."""
 
     def run() -> None:
-        source, rg = load(library, occurrences, include_hidden, not as_json)
+        source, rg = load(library, occurrences, include_hidden, not as_json, exact_dates)
         pid = _person(source, rg, person)
         from ..relations import queries as q
+        from ..relations.occurrences import estimated_photos
 
-        found = q.top_companions(rg, pid, n)
+        found = q.top_companions(rg, pid, n, estimated_photos(source))
+        note = _dates_note(source, rg, pid, exact_dates)
         if as_json:
-            print_json({"person": pid, "name": source.person_names().get(pid),
+            print_json({"person": pid, "name": source.person_names().get(pid), **note,
                         "companions": [{**c.to_dict(), "name": source.person_names().get(
                             c.person)} for c in found]})
             return
         table = Table(title=f"Most often with {_name(source, pid)}")
-        for col in ("person", "shared photos", "first", "last"):
+        for col in ("person", "shared photos", "first", "last", "estimated"):
             table.add_column(col)
         for c in found:
             table.add_row(_name(source, c.person), str(c.weight), c.first.date().isoformat(),
-                          c.last.date().isoformat())
+                          c.last.date().isoformat(), str(c.estimated))
         console.print(table)
+        _print_dates_note(note)
 
     guarded(run)
 
@@ -203,25 +235,29 @@ def communities(method: str = typer.Option("louvain", "--method",
 @app.command()
 def timeline(person: str = typer.Argument(..., help="Person id or name."),
              library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
-             include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
-    """A person's photos per month, and with whom."""
+             include_hidden: bool = HiddenOpt, exact_dates: bool = ExactDatesOpt,
+             as_json: bool = JsonOption) -> None:
+    """A person's photos per month, and with whom (and how many dates are estimates)."""
 
     def run() -> None:
-        source, rg = load(library, occurrences, include_hidden, not as_json)
+        source, rg = load(library, occurrences, include_hidden, not as_json, exact_dates)
         pid = _person(source, rg, person)
         from ..relations import queries as q
+        from ..relations.occurrences import estimated_photos
 
-        months = q.timeline(rg, pid)
+        months = q.timeline(rg, pid, estimated_photos(source))
+        note = _dates_note(source, rg, pid, exact_dates)
         if as_json:
-            print_json({"person": pid, "months": [m.to_dict() for m in months]})
+            print_json({"person": pid, **note, "months": [m.to_dict() for m in months]})
             return
         table = Table(title=f"{_name(source, pid)} by month")
-        for col in ("month", "photos", "with"):
+        for col in ("month", "photos", "estimated", "with"):
             table.add_column(col)
         for m in months:
-            table.add_row(m.month, str(m.photos), ", ".join(
+            table.add_row(m.month, str(m.photos), str(m.estimated), ", ".join(
                 f"{_name(source, p)} ({n})" for p, n in m.with_people[:6]))
         console.print(table)
+        _print_dates_note(note)
 
     guarded(run)
 
