@@ -38,3 +38,10 @@ class DatasetError(FaceAtlasError):
     """An evaluation dataset (archive, pairs file, CSV) is missing or malformed."""
 
     exit_code = 6
+
+
+class VideoError(FaceAtlasError):
+    """A video could not be read or written (missing, empty, truncated, no video stream,
+    unknown codec)."""
+
+    exit_code = 2

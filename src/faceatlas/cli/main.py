@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import core, evaluate, library, models, people, portability, privacy, relations
+from . import anonymize, core, evaluate, library, models, people, portability, privacy, relations
 
 app = typer.Typer(name="faceatlas", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
@@ -22,6 +22,7 @@ app.add_typer(relations.app, name="relations")
 people.register(app)  # cluster, people
 privacy.register(app)  # forget, optout
 portability.register(app)  # export, import, reembed
+anonymize.register(app)  # anonymize
 
 
 def main() -> None:
