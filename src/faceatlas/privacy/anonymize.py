@@ -341,7 +341,7 @@ def _write_video(src: str | os.PathLike[str], dst: Path, boxes: dict[int, list[B
                 vout.options = {"crf": "18", "preset": "veryfast"}
             aout: Any = None
             if ain is not None:
-                codec = ain.codec_context.name
+                codec = ain.codec_context.codec.canonical_name
                 if codec in _AUDIO_OK.get(suffix, set()):
                     aout = out.add_stream_from_template(ain)
                     audio_note = f"copied ({codec})"

@@ -39,7 +39,9 @@ def track_video(path: str | os.PathLike[str], engine: FaceEngine, interval: floa
     frame) and link them into tracks. ``progress`` is called with each analysed frame's
     index."""
     info = probe(path)
-    tracker = tracker or Tracker()
+    # a face unseen for 2.5 sampling steps has left (a shorter gap would end every track
+    # between two sparse samples)
+    tracker = tracker or Tracker(max_gap=max(1.0, 2.5 * interval))
     analysed = faces_seen = last_index = 0
     for frame in sample_frames(path, interval):
         dets = engine.detector.detect(frame.bgr, min_face)

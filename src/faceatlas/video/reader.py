@@ -99,7 +99,8 @@ def _info(container: Any, path: str) -> VideoInfo:
     audio = container.streams.audio
     codec = stream.codec_context.name if stream.codec_context is not None else "unknown"
     return VideoInfo(path, int(stream.width), int(stream.height), fps, int(stream.frames or 0),
-                     duration, codec, audio[0].codec_context.name if audio else None)
+                     duration, codec,
+                     audio[0].codec_context.codec.canonical_name if audio else None)
 
 
 def _thumb(frame: Any) -> np.ndarray:
