@@ -10,7 +10,7 @@ from .errors import missing_extra
 
 #: Top-level module -> (pip package, extra) of each optional dependency.
 EXTRAS = {"matplotlib": ("matplotlib", "plots"), "scann": ("scann", "scann"),
-          "dlib": ("dlib-bin", "dlib")}
+          "dlib": ("dlib-bin", "dlib"), "av": ("av", "video")}
 
 
 def require(module: str, feature: str) -> ModuleType:
