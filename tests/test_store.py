@@ -1,8 +1,11 @@
-"""The SQLite catalog: schema, transactions, filters, people, decisions, failures."""
+"""The catalog contract, run against both backends (SQLite and PostgreSQL + pgvector, a
+real server from tests/pg_helpers.py): schema, transactions, filters, people, decisions,
+failures; then what is specific to each backend."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ import pytest
 
 from faceatlas.store import (
     CatalogError,
+    CatalogStore,
     DiskFullError,
     FaceFilter,
     ImageInfo,
@@ -17,6 +21,7 @@ from faceatlas.store import (
     SQLiteStore,
     open_store,
 )
+from faceatlas.store.pg_schema import PG_SCHEMA_VERSION
 from faceatlas.store.schema import SCHEMA_VERSION
 
 MODEL = "test@1"
@@ -42,31 +47,62 @@ def _info(path: str, h: str = "h", album: str | None = None, taken: str | None =
                      status=status)  # type: ignore[arg-type]
 
 
+class Backend:
+    """One catalog backend under test: ``open()`` (re)opens the same catalog."""
+
+    def __init__(self, kind: str, tmp_path: Path, url: str | None) -> None:
+        self.kind, self.tmp_path, self.url = kind, tmp_path, url
+
+    def open(self) -> CatalogStore:
+        return open_store(self.tmp_path, self.url)
+
+    def execute(self, store: CatalogStore, sql: str, params: tuple[object, ...] = ()) -> None:
+        """Raw SQL behind the interface's back (fault injection); ``?`` placeholders."""
+        if self.kind == "postgres":
+            store.connection.execute(sql.replace("?", "%s"), params)  # type: ignore[attr-defined]
+        else:
+            store.connection.execute(sql, params)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    return Backend(request.param, tmp_path, url)
+
+
 @pytest.fixture()
-def store(tmp_path: Path) -> SQLiteStore:
-    s = open_store(tmp_path)
-    assert isinstance(s, SQLiteStore)
-    return s
+def store(backend: Backend) -> Iterator[CatalogStore]:
+    s = backend.open()
+    yield s
+    s.close()
 
 
-def test_schema_created_with_wal_and_foreign_keys(store: SQLiteStore, tmp_path: Path) -> None:
-    assert store.schema_version() == SCHEMA_VERSION
-    assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+def test_schema_created(store: CatalogStore, backend: Backend) -> None:
+    assert store.schema_version() == (SCHEMA_VERSION if backend.kind == "sqlite"
+                                      else PG_SCHEMA_VERSION)
+    if isinstance(store, SQLiteStore):
+        assert store.connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.connection.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     store.save_image(_info("/p/a.jpg"), [_face(1)])
     store.close()
-    again = open_store(tmp_path)
+    again = backend.open()
     assert again.stats()["faces"] == 1 and again.check() == []
+    assert again.schema_version() == store_schema_version(backend)
+    again.close()
 
 
-def test_newer_schema_is_refused(store: SQLiteStore, tmp_path: Path) -> None:
-    store.connection.execute("UPDATE schema_version SET version = 999")
+def store_schema_version(backend: Backend) -> int:
+    return SCHEMA_VERSION if backend.kind == "sqlite" else PG_SCHEMA_VERSION
+
+
+def test_newer_schema_is_refused(store: CatalogStore, backend: Backend) -> None:
+    backend.execute(store, "UPDATE schema_version SET version = 999")
     store.close()
     with pytest.raises(CatalogError, match="newer than this faceatlas"):
-        open_store(tmp_path)
+        backend.open()
 
 
-def test_save_image_replaces_faces_and_cascades(store: SQLiteStore) -> None:
+def test_save_image_replaces_faces_and_cascades(store: CatalogStore) -> None:
     first = store.save_image(_info("/p/a.jpg", "h1"), [_face(1), _face(2)])
     assert len(first.face_ids) == 2 and first.removed_face_ids == []
     img = store.image_by_path("/p/a.jpg")
@@ -83,7 +119,7 @@ def test_save_image_replaces_faces_and_cascades(store: SQLiteStore) -> None:
                              "embeddings": 0, "people": 0, "decisions": 0, "unassigned": 0}
 
 
-def test_failed_save_leaves_nothing(store: SQLiteStore) -> None:
+def test_failed_save_leaves_nothing(store: CatalogStore) -> None:
     bad = NewFace(box=(0, 0, 1, 1), landmarks=np.zeros(3, np.float32), det_score=1.0,
                   quality=1.0, model=MODEL, vector=_vec(1))  # 3 landmarks: cannot be stored
     with pytest.raises(ValueError):
@@ -92,7 +128,7 @@ def test_failed_save_leaves_nothing(store: SQLiteStore) -> None:
     assert store.check() == []
 
 
-def test_relocate_keeps_faces_and_person(store: SQLiteStore) -> None:
+def test_relocate_keeps_faces_and_person(store: CatalogStore) -> None:
     saved = store.save_image(_info("/p/a.jpg", "h1"), [_face(1)])
     person = store.create_person("Ada")
     store.assign_faces(saved.face_ids, person.id, "user", decision="enroll")
@@ -106,7 +142,7 @@ def test_relocate_keeps_faces_and_person(store: SQLiteStore) -> None:
     assert [d.kind for d in store.decisions()] == ["enroll"]
 
 
-def test_record_error_never_overwrites_a_good_image(store: SQLiteStore) -> None:
+def test_record_error_never_overwrites_a_good_image(store: CatalogStore) -> None:
     saved = store.save_image(_info("/p/a.jpg"), [_face(1)])
     err = ImageInfo(path="/p/a.jpg", folder="/p", album="p", content_hash=None, size=0,
                     mtime_ns=0, status="error", error="permission denied")
@@ -118,7 +154,7 @@ def test_record_error_never_overwrites_a_good_image(store: SQLiteStore) -> None:
     assert bad is not None and bad.status == "error" and bad.error == "permission denied"
 
 
-def test_face_filters(store: SQLiteStore) -> None:
+def test_face_filters(store: CatalogStore) -> None:
     a = store.save_image(_info("/photos/2019/a.jpg", "1", taken="2019-05-01T10:00:00"),
                          [_face(1, 0.9)])
     b = store.save_image(_info("/photos/2020/b.jpg", "2", taken="2020-07-01T10:00:00"),
@@ -146,7 +182,7 @@ def test_face_filters(store: SQLiteStore) -> None:
     assert ids(enrolled_only=True) == [fa]
 
 
-def test_people_and_decisions(store: SQLiteStore) -> None:
+def test_people_and_decisions(store: CatalogStore) -> None:
     ada = store.create_person("Ada", notes="friend")
     with pytest.raises(CatalogError, match="already exists"):
         store.create_person("ADA")
@@ -162,15 +198,16 @@ def test_people_and_decisions(store: SQLiteStore) -> None:
     assert [p.name for p in store.people()] == ["Ada", "Bea"]
 
 
-def test_check_reports_missing_faces(store: SQLiteStore) -> None:
+def test_check_reports_missing_faces(store: CatalogStore, backend: Backend) -> None:
     saved = store.save_image(_info("/p/a.jpg"), [_face(1), _face(2)])
     assert store.check() == []
-    store.connection.execute("DELETE FROM faces WHERE id = ?", (saved.face_ids[0],))
+    backend.execute(store, "DELETE FROM faces WHERE id = ?", (saved.face_ids[0],))
     problems = store.check()
     assert any("1 faces stored, 2 expected" in p for p in problems)
 
 
-def test_disk_full_is_a_clear_error_and_keeps_the_catalog(store: SQLiteStore) -> None:
+def test_disk_full_is_a_clear_error_and_keeps_the_catalog(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "catalog.sqlite")  # SQLite only: its size limit
     store.save_image(_info("/p/a.jpg", "a"), [_face(1)])
     pages = store.connection.execute("PRAGMA page_count").fetchone()[0]
     store.connection.execute(f"PRAGMA max_page_count = {pages + 2}")

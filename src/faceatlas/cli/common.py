@@ -40,6 +40,8 @@ JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON (er
                           "too, on stdout, with a non-zero exit code).")
 LibraryOpt = typer.Option(None, "--library", help="Library folder (default "
                           "$FACEATLAS_LIBRARY, else $FACEATLAS_HOME/library).")
+StoreOpt = typer.Option(None, "--store", help="Catalog URL (postgresql://USER@HOST/DB; "
+                        "default $FACEATLAS_STORE, else the library folder's SQLite file).")
 
 
 def _default(obj: object) -> object:

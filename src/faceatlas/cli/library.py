@@ -15,6 +15,7 @@ from ..errors import INTERRUPTED_EXIT_CODE, FaceAtlasError, NoFaceError
 from .common import (
     JsonOption,
     LibraryOpt,
+    StoreOpt,
     console,
     deprecated,
     err_console,
@@ -96,6 +97,7 @@ def index(
     detector: str = DetectorOpt,
     recognizer: str = RecognizerOpt,
     backend: str | None = BackendOpt,
+    store: str | None = StoreOpt,
 ) -> None:
     """Index photo folders into the library: new and changed photos are analysed,
     unchanged ones skipped, moved ones recognised, deleted ones removed. Safe to stop
@@ -108,7 +110,7 @@ def index(
         settings = EngineSettings(detector, recognizer, backend, min_face, threads=1,
                                   check_faces=check_faces)
         settings.validate()
-        with Library.open(library) as lib:
+        with Library.open(library, store=store) as lib:
             summary = Indexer(lib, settings, workers, album, progress=track).run(
                 [str(p) for p in paths])
             stats = lib.store.stats()

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from rich.table import Table
 
-from .common import JsonOption, LibraryOpt, console, guarded, print_json
+from .common import JsonOption, LibraryOpt, StoreOpt, console, guarded, print_json
 
 
-def status_cmd(library: Path | None = LibraryOpt, as_json: bool = JsonOption) -> None:
+def status_cmd(library: Path | None = LibraryOpt, as_json: bool = JsonOption,
+               store: str | None = StoreOpt) -> None:
     """Photos, faces, people, unassigned faces, embeddings per model, where the catalog
     is, and whether each vector index is up to date (read-only)."""
 
@@ -18,14 +19,14 @@ def status_cmd(library: Path | None = LibraryOpt, as_json: bool = JsonOption) ->
         from ..library import Library
         from ..library.status import library_status
 
-        with Library.open(library, create=False) as lib:
+        with Library.open(library, create=False, store=store) as lib:
             st = library_status(lib)
         if as_json:
             print_json(st.to_dict())
             return
         console.print(f"library {st.library}", highlight=False)
         console.print(f"catalog ({st.store['kind']}, schema v{st.store['schema_version']}): "
-                      f"{st.store['path']}, {st.store['bytes'] / 1e6:.1f} MB", highlight=False)
+                      f"{st.store['location']}, {st.store['bytes'] / 1e6:.1f} MB", highlight=False)
         console.print(f"photos: {st.photos} ({st.photos_with_faces} with faces, "
                       f"{st.photos_without_faces} without, {st.photos_with_errors} errors)",
                       highlight=False)

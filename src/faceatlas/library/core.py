@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..config import library_dir
 from ..errors import FaceAtlasError, NotFoundError
-from ..store import CATALOG_FILE, CatalogStore, open_store
+from ..store import CATALOG_FILE, CatalogStore, open_store, store_url
 from .vectors import VectorIndexes
 
 
@@ -30,16 +30,20 @@ class Library:
 
     @classmethod
     def open(cls, library: str | os.PathLike[str] | None = None,
-             create: bool = True) -> Library:
+             create: bool = True, store: str | None = None) -> Library:
         """Open the library folder (``--library``/``$FACEATLAS_LIBRARY``/default); with
-        ``create=False`` a missing library is an error rather than made empty."""
+        ``create=False`` a missing library is an error rather than made empty. The catalog
+        is the folder's SQLite file unless ``store`` (``--store``) or ``$FACEATLAS_STORE``
+        names a PostgreSQL database; the folder then keeps only local files (vector index
+        files, receipts)."""
         root = library_dir(library)
-        if not create and not (root / CATALOG_FILE).is_file():
+        url = store_url(store)
+        if not create and url is None and not (root / CATALOG_FILE).is_file():
             raise NotFoundError(f"no library at {root}: index photos first with "
                                  f"`faceatlas index FOLDER --library {root}`")
         if root.exists() and not root.is_dir():
             raise FaceAtlasError(f"{root}: is a file, not a library folder")
-        return cls(root, open_store(root))
+        return cls(root, open_store(root, url))
 
     def close(self) -> None:
         """Save changed vector indexes and close the catalog."""

@@ -81,11 +81,18 @@ def library_status(library: Library) -> LibraryStatus:
     people = store.people()
     models = store.embedding_models()  # model id -> dimension
     counts = {m: len(store.face_ids(m)) for m in sorted(models)}
-    catalog = Path(getattr(store, "path", library.root / "catalog.sqlite"))
-    wal = catalog.with_name(catalog.name + "-wal")
-    store_info = {"kind": type(store).__name__.removesuffix("Store").lower() or "catalog",
-                  "path": str(catalog), "bytes": _size(catalog, wal),
-                  "schema_version": store.schema_version()}
+    location = getattr(store, "location", None)
+    if location is not None:  # a database server (PostgreSQL): its URL, no password
+        size = getattr(store, "database_bytes", None)
+        store_info = {"kind": str(getattr(store, "kind", "database")), "path": None,
+                      "location": str(location), "bytes": int(size()) if size else 0,
+                      "schema_version": store.schema_version()}
+    else:
+        catalog = Path(getattr(store, "path", library.root / "catalog.sqlite"))
+        wal = catalog.with_name(catalog.name + "-wal")
+        store_info = {"kind": type(store).__name__.removesuffix("Store").lower() or "catalog",
+                      "path": str(catalog), "location": str(catalog),
+                      "bytes": _size(catalog, wal), "schema_version": store.schema_version()}
     return LibraryStatus(
         library=str(library.root), store=store_info, photos=stats["images"],
         photos_with_faces=stats.get("ok", 0), photos_without_faces=stats.get("noface", 0),

@@ -1,0 +1,124 @@
+"""PostgreSQL schema of the catalog (:mod:`faceatlas.store.postgres`), as an ordered list of
+migrations, the counterpart of :mod:`faceatlas.store.schema` for SQLite.
+
+``PG_MIGRATIONS[i]`` brings a catalog from version ``i`` to ``i + 1``; the version reached
+is kept in the one-row ``schema_version`` table. The PostgreSQL catalog starts at the
+SQLite schema's current shape (SQLite v4: images with date sources, opt-out templates,
+not-face records) in one migration; append later changes to both lists. The version numbers
+of the two backends are independent.
+
+Differences from SQLite: ids are ``GENERATED ALWAYS AS IDENTITY`` (never reused), person
+names are unique on ``lower(name)``, flags are ``boolean``, blobs are ``bytea`` and
+vectors are pgvector ``vector`` values (one column for every model; each model gets its own
+partial HNSW index on ``vector::vector(dim)`` or ``::halfvec(dim)``, created when the model's
+first embedding is written, see :meth:`PostgresStore.ensure_vector_index`).
+"""
+
+from __future__ import annotations
+
+PG_V1 = """
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE TABLE images (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    path            TEXT NOT NULL UNIQUE,
+    folder          TEXT NOT NULL,
+    album           TEXT NOT NULL,
+    content_hash    TEXT,
+    size            BIGINT NOT NULL,
+    mtime_ns        BIGINT NOT NULL,
+    width           INTEGER,
+    height          INTEGER,
+    taken_at        TEXT,
+    taken_at_source TEXT CHECK (taken_at_source IN ('exif', 'xmp', 'filename', 'mtime')),
+    gps_lat         DOUBLE PRECISION,
+    gps_lon         DOUBLE PRECISION,
+    status          TEXT NOT NULL CHECK (status IN ('ok', 'noface', 'error')),
+    error           TEXT,
+    face_count      INTEGER NOT NULL DEFAULT 0,
+    indexed_at      TEXT NOT NULL
+);
+CREATE INDEX images_hash ON images (content_hash);
+CREATE INDEX images_folder ON images (folder text_pattern_ops);
+CREATE INDEX images_album ON images (album);
+CREATE INDEX images_taken ON images (taken_at);
+
+CREATE TABLE people (
+    id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name             TEXT,
+    notes            TEXT NOT NULL DEFAULT '',
+    hidden           BOOLEAN NOT NULL DEFAULT false,
+    do_not_recognise BOOLEAN NOT NULL DEFAULT false,
+    created_at       TEXT NOT NULL
+);
+CREATE UNIQUE INDEX people_name ON people (lower(name));
+
+CREATE TABLE faces (
+    id                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    image_id           BIGINT NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    box_x              DOUBLE PRECISION NOT NULL,
+    box_y              DOUBLE PRECISION NOT NULL,
+    box_w              DOUBLE PRECISION NOT NULL,
+    box_h              DOUBLE PRECISION NOT NULL,
+    landmarks          BYTEA NOT NULL,
+    det_score          DOUBLE PRECISION NOT NULL,
+    quality            DOUBLE PRECISION NOT NULL,
+    quality_components TEXT NOT NULL DEFAULT '{}',
+    thumbnail          BYTEA,
+    person_id          BIGINT REFERENCES people (id) ON DELETE SET NULL,
+    assigned_by        TEXT CHECK (assigned_by IN ('auto', 'user'))
+);
+CREATE INDEX faces_image ON faces (image_id);
+CREATE INDEX faces_person ON faces (person_id);
+
+CREATE TABLE embeddings (
+    face_id BIGINT NOT NULL REFERENCES faces (id) ON DELETE CASCADE,
+    model   TEXT NOT NULL,
+    dim     INTEGER NOT NULL,
+    vector  vector NOT NULL,
+    PRIMARY KEY (face_id, model)
+);
+CREATE INDEX embeddings_model ON embeddings (model, face_id);
+
+CREATE TABLE vector_indexes (
+    model TEXT PRIMARY KEY,
+    dim   INTEGER NOT NULL,
+    kind  TEXT NOT NULL CHECK (kind IN ('vector', 'halfvec')),
+    name  TEXT NOT NULL
+);
+
+CREATE TABLE decisions (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    face_id         BIGINT REFERENCES faces (id) ON DELETE SET NULL,
+    person_id       BIGINT REFERENCES people (id) ON DELETE SET NULL,
+    other_person_id BIGINT REFERENCES people (id) ON DELETE SET NULL,
+    created_at      TEXT NOT NULL
+);
+
+CREATE TABLE optout_templates (
+    person_id  BIGINT NOT NULL REFERENCES people (id) ON DELETE CASCADE,
+    model      TEXT NOT NULL,
+    dim        INTEGER NOT NULL,
+    vector     BYTEA NOT NULL,
+    faces      INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (person_id, model)
+);
+
+CREATE TABLE not_faces (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    box_x        DOUBLE PRECISION NOT NULL,
+    box_y        DOUBLE PRECISION NOT NULL,
+    box_w        DOUBLE PRECISION NOT NULL,
+    box_h        DOUBLE PRECISION NOT NULL,
+    face_id      BIGINT,
+    created_at   TEXT NOT NULL
+);
+CREATE INDEX not_faces_hash ON not_faces (content_hash)
+"""
+
+#: Migration scripts, in order; the catalog's version is the number applied.
+PG_MIGRATIONS: tuple[str, ...] = (PG_V1,)
+
+PG_SCHEMA_VERSION = len(PG_MIGRATIONS)
