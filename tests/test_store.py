@@ -15,6 +15,7 @@ from faceatlas.store import (
     CatalogError,
     CatalogStore,
     DiskFullError,
+    Erasure,
     FaceFilter,
     ImageInfo,
     NewFace,
@@ -230,3 +231,100 @@ def test_locked_catalog_is_reported(tmp_path: Path) -> None:
     finally:
         other.execute("ROLLBACK")
     assert store.check() == []
+
+
+def test_erase_not_faces_and_optout(store: CatalogStore) -> None:
+    a = store.save_image(_info("/p/a.jpg", "ha"), [_face(1), _face(2)])
+    b = store.save_image(_info("/p/b.jpg", "hb"), [_face(3)])
+    ada = store.create_person("Ada")
+    store.assign_faces([a.face_ids[0]], ada.id, "user", decision="enroll")
+    counts = store.erase(Erasure(face_ids=[a.face_ids[0]],
+                                 optout={ada.id: {MODEL: (_vec(9), 1)}}))
+    assert (counts.faces, counts.embeddings, counts.thumbnails, counts.decisions) == (1, 1, 1, 1)
+    img = store.get_image(a.image_id)
+    assert img is not None and img.face_count == 1 and store.check() == []
+    [tpl] = store.optout_templates(MODEL)
+    assert tpl.person_id == ada.id and np.allclose(tpl.vector, _vec(9))
+    person = store.get_person(ada.id)
+    assert person is not None and person.do_not_recognise
+    assert store.clear_optout(ada.id) == 1
+    marked = store.mark_not_faces([a.face_ids[1], 99999])
+    assert [n.content_hash for n in marked] == ["ha"] and store.not_faces("ha") == marked
+    img = store.get_image(a.image_id)
+    assert img is not None and img.face_count == 0 and img.status == "noface"
+    new = store.add_faces(a.image_id, [_face(4)])
+    img = store.get_image(a.image_id)
+    assert img is not None and img.status == "ok" and img.face_count == 1 and len(new) == 1
+    assert store.delete_not_faces([marked[0].id]) == marked and store.not_faces() == []
+    counts = store.erase(Erasure(image_ids=[b.image_id], person_ids=[ada.id]))
+    assert counts.images == 1 and counts.people == 1 and counts.faces == 1
+    store.scrub()
+    assert store.stats()["images"] == 1 and store.check() == []
+
+
+def test_embeddings_paths_and_snapshot(store: CatalogStore, tmp_path: Path) -> None:
+    saved = [store.save_image(_info(f"/old/{i}.jpg", str(i)), [_face(i)]) for i in range(5)]
+    ids = [s.face_ids[0] for s in saved]
+    store.put_embeddings("m2", ids[:3], np.stack([_vec(i, 4) for i in range(3)]))
+    assert store.embedding_models() == {MODEL: 8, "m2": 4}
+    got = {int(i): v for b in store.embeddings("m2", ids) for i, v in zip(*b, strict=True)}
+    assert sorted(got) == ids[:3] and np.allclose(got[ids[1]], _vec(1, 4))
+    assert sum(len(b[0]) for b in store.embeddings(MODEL, batch=2)) == 5
+    assert store.delete_embeddings("m2") == 3
+    assert store.rewrite_paths("/old", "/new") == 5
+    assert store.image_by_path("/new/3.jpg") is not None
+    assert [r.path for r in store.images_under(["/new"])][:1] == ["/new/0.jpg"]
+    store.save_image(_info("/old/0.jpg", "x"), [])
+    with pytest.raises(CatalogError, match="two photos"):
+        store.rewrite_paths("/new", "/old")
+    store.snapshot(tmp_path / "snap.sqlite")
+    with SQLiteStore(tmp_path / "snap.sqlite") as copy:
+        assert copy.stats() == store.stats() and copy.check() == []
+        assert [r.path for r in copy.iter_images()] == [r.path for r in store.iter_images()]
+        a, b = next(copy.embeddings(MODEL)), next(store.embeddings(MODEL))
+        assert np.array_equal(a[0], b[0]) and np.allclose(a[1], b[1])
+
+
+def test_postgres_nearest_filters_in_sql(pg_url: str) -> None:
+    from faceatlas.store.postgres import PostgresStore
+
+    with PostgresStore(pg_url) as store:
+        faces = {}
+        for i in range(40):
+            album = "even" if i % 2 == 0 else "odd"
+            faces[i] = store.save_image(_info(f"/p/{album}/{i}.jpg", str(i)),
+                                        [_face(i)]).face_ids[0]
+        ids, sims = store.nearest(MODEL, _vec(7), k=3)
+        assert ids[0] == faces[7] and sims[0] == pytest.approx(1.0, abs=1e-5)
+        assert list(sims) == sorted(sims, reverse=True)
+        ids, _ = store.nearest(MODEL, _vec(7), k=5, flt=FaceFilter(album="even"))
+        assert len(ids) == 5 and faces[7] not in ids
+        assert set(ids) <= set(store.face_ids(MODEL, FaceFilter(album="even")))
+        assert store.nearest("unknown", _vec(1), k=3)[0].size == 0
+
+
+def _writer(url: str, worker: int, n: int) -> None:
+    from faceatlas.store.postgres import PostgresStore
+
+    with PostgresStore(url) as store:
+        for i in range(n):  # shared paths (both workers) and own paths
+            for path in (f"/shared/{i}.jpg", f"/own{worker}/{i}.jpg"):
+                store.save_image(_info(path, f"{worker}-{i}"), [_face(i), _face(i + 1000)])
+
+
+def test_postgres_concurrent_writers_neither_lose_nor_duplicate(pg_url: str) -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(pg_url, w, 15)) for w in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    with open_store(Path("/nonexistent"), pg_url) as store:
+        stats = store.stats()
+        assert stats["images"] == 45 and stats["faces"] == 90 and stats["embeddings"] == 90
+        assert store.check() == []
+        for img in store.iter_images():
+            assert len(store.faces_of_image(img.id)) == img.face_count == 2

@@ -27,7 +27,7 @@ import json
 import os
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,7 @@ try:  # optional extra: faceatlas[postgres]
     from pgvector.psycopg import register_vector
 except ImportError:  # pragma: no cover - depends on the install
     psycopg = None  # type: ignore[assignment]
-    register_vector = None
+    register_vector = None  # type: ignore[assignment]
 
 _IMAGE_COLS = ("id, path, folder, album, content_hash, size, mtime_ns, width, height, taken_at, "
                "taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at")
@@ -690,10 +690,9 @@ class PostgresStore:
             for table in ("embeddings", "faces", "decisions", "images", "people",
                           "optout_templates", "not_faces"):
                 self._conn.execute(f"VACUUM FULL {table}")
-            try:
+            assert psycopg is not None
+            with suppress(psycopg.errors.InsufficientPrivilege):
                 self._conn.execute("CHECKPOINT")
-            except psycopg.errors.InsufficientPrivilege:  # type: ignore[union-attr]
-                pass
         return False
 
     def optout_templates(self, model: str | None = None) -> list[OptOutTemplate]:
@@ -790,8 +789,8 @@ def _literal(text: str) -> str:
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, np.ndarray):
-        return np.asarray(value, np.float32).tobytes()
+    if isinstance(value, np.ndarray) or hasattr(value, "to_numpy"):
+        return _array(value).tobytes()
     if isinstance(value, memoryview):
         return bytes(value)
     return value

@@ -1,0 +1,59 @@
+"""A library whose catalog is PostgreSQL + pgvector (a real server, tests/pg_helpers.py):
+``index --store URL``, ``$FACEATLAS_STORE``, search and ``status`` on it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from faceatlas.cli.main import app
+from faceatlas.store import CatalogError, open_store
+
+runner = CliRunner()
+
+
+def test_index_identify_and_status_on_postgres(portraits: Path, pg_url: str, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    lib = tmp_path / "lib"
+    res = runner.invoke(app, ["index", str(portraits), "--library", str(lib),
+                              "--store", pg_url, "--workers", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["totals"]["faces"] >= 6
+    assert not (lib / "catalog.sqlite").exists()  # the catalog is in PostgreSQL
+    monkeypatch.setenv("FACEATLAS_STORE", pg_url)
+    res = runner.invoke(app, ["enroll", "Person A", str(portraits / "person_a_1.jpg"),
+                              "--library", str(lib)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["identify", str(portraits / "person_a_2.jpg"), "--library",
+                              str(lib), "--json"])
+    assert res.exit_code == 0, res.output
+    assert "Person A" in res.stdout
+    res = runner.invoke(app, ["status", "--library", str(lib), "--json"])
+    assert res.exit_code == 0, res.output
+    st = json.loads(res.stdout)
+    assert st["store"]["kind"] == "postgres" and st["store"]["location"].startswith(
+        "postgresql://") and st["store"]["bytes"] > 0
+    assert st["faces"] >= 6 and st["people"] == 1
+    with open_store(lib) as store:
+        assert store.stats()["faces"] == st["faces"]
+
+
+def test_sqlite_status_names_its_file(portraits: Path, tmp_path: Path) -> None:
+    lib = tmp_path / "lib"
+    res = runner.invoke(app, ["index", str(portraits / "person_a_1.jpg"), "--library",
+                              str(lib), "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    st = json.loads(runner.invoke(app, ["status", "--library", str(lib), "--json"]).stdout)
+    assert st["store"]["kind"] == "sqlite"
+    assert st["store"]["location"] == str(lib / "catalog.sqlite")
+
+
+def test_bad_store_url_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="unknown catalog store"):
+        open_store(tmp_path, "mysql://x")
+    res = runner.invoke(app, ["status", "--library", str(tmp_path), "--store",
+                              "postgresql://nobody@127.0.0.1:1/none", "--json"])
+    assert res.exit_code != 0 and "cannot connect" in res.stdout
