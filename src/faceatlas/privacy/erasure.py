@@ -220,8 +220,15 @@ def execute(library: Library, plan: ErasurePlan) -> Receipt:
     rebuilt = rebuild_indexes(library)
     scrubbed = store.scrub()
     removed = {**counts.to_dict(), "index_entries": index_entries}
-    storage = {"secure_delete": True, "vacuum": True, "wal_truncated": scrubbed,
-               "indexes_rebuilt": rebuilt}
+    if getattr(store, "kind", "sqlite") == "postgres":
+        # VACUUM FULL rewrote the tables; the server's WAL, archives, replicas and backups
+        # are beyond the receipt's reach (docs/deploy.md, "Erasure on PostgreSQL")
+        storage: dict[str, object] = {
+            "store": "postgres", "vacuum_full": True, "indexes_rebuilt": rebuilt,
+            "not_covered": "WAL segments until recycled, WAL archives, replicas, backups"}
+    else:
+        storage = {"secure_delete": True, "vacuum": True, "wal_truncated": scrubbed,
+                   "indexes_rebuilt": rebuilt}
     receipt = Receipt(plan.action, plan.target, removed, kept=plan.kept, storage=storage,
                       face_ids=[int(i) for i in ids], sources=dict(plan.sources))
     if plan.matched:

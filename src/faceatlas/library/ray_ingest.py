@@ -1,0 +1,83 @@
+"""Distributed analysis for ``faceatlas index --ray ADDRESS``: decode, detect, align and
+embed run in Ray actors (each holds one engine, i.e. the models, loaded once), spread over a
+Ray cluster; results come back to the indexing process, which writes them to the catalog
+(the shared PostgreSQL store for a multi-node run, see docs/deploy.md) in the same way as
+the local worker pool does. Needs ``pip install 'faceatlas[ray]'``.
+
+``ADDRESS`` is ``local`` (start a Ray instance on this machine with ``workers`` CPUs),
+``auto`` (the cluster this machine is part of) or ``ray://HOST:10001`` / ``HOST:6379``.
+Every actor reads the photo files by path: on a multi-node cluster the photos must be on
+storage mounted at the same path on every node.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import FaceAtlasError
+from .analysis import EngineSettings, FileResult, analyze_file
+
+
+class _Analyzer:
+    """One Ray actor: an engine built once, analysing files by path."""
+
+    def __init__(self, settings: EngineSettings, known_hashes: frozenset[str]) -> None:
+        import cv2
+
+        if settings.threads:
+            cv2.setNumThreads(settings.threads)
+        self.engine = settings.build()
+        self.known = known_hashes
+        self.preview = settings.preview
+
+    def analyze(self, path: str, force: bool) -> FileResult:
+        return analyze_file(self.engine, path, self.known, force, self.preview)
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise FaceAtlasError("--ray needs Ray: pip install 'faceatlas[ray]'") from None
+    return ray
+
+
+def ray_results(queue: deque[tuple[str, bool]], settings: EngineSettings,
+                known_hashes: frozenset[str], workers: int, address: str
+                ) -> Iterator[FileResult]:
+    """Analyse the ``(path, force)`` items of ``queue`` (which the caller may extend while
+    iterating) on ``workers`` Ray actors; yields results as they complete."""
+    ray = _ray()
+    started = False
+    if not ray.is_initialized():
+        try:
+            if address == "local":
+                ray.init(num_cpus=max(1, workers), include_dashboard=False,
+                         log_to_driver=False, configure_logging=False)
+            else:
+                ray.init(address=address, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise FaceAtlasError(f"cannot start or reach Ray at {address!r}: {exc}") from None
+        started = True
+    actor_class = ray.remote(num_cpus=1)(_Analyzer)
+    actors = [actor_class.remote(settings, known_hashes) for _ in range(max(1, workers))]
+    pending: dict[Any, Any] = {}  # object ref -> actor
+    load = dict.fromkeys(range(len(actors)), 0)
+    try:
+        while queue or pending:
+            while queue and len(pending) < 2 * len(actors):  # two files in flight per actor
+                path, force = queue.popleft()
+                slot = min(load, key=lambda i: load[i])
+                load[slot] += 1
+                pending[actors[slot].analyze.remote(path, force)] = slot
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                load[pending.pop(ref)] -= 1
+                yield ray.get(ref)
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+        if started:
+            ray.shutdown()
