@@ -23,10 +23,10 @@ def test_index_identify_and_status_on_postgres(portraits: Path, pg_url: str, tmp
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["totals"]["faces"] >= 6
     assert not (lib / "catalog.sqlite").exists()  # the catalog is in PostgreSQL
-    monkeypatch.setenv("FACEATLAS_STORE", pg_url)
     res = runner.invoke(app, ["enroll", "Person A", str(portraits / "person_a_1.jpg"),
-                              "--library", str(lib)])
+                              "--library", str(lib), "--store", pg_url])
     assert res.exit_code == 0, res.output
+    monkeypatch.setenv("FACEATLAS_STORE", pg_url)
     res = runner.invoke(app, ["identify", str(portraits / "person_a_2.jpg"), "--library",
                               str(lib), "--json"])
     assert res.exit_code == 0, res.output
@@ -39,6 +39,16 @@ def test_index_identify_and_status_on_postgres(portraits: Path, pg_url: str, tmp
     assert st["faces"] >= 6 and st["people"] == 1
     with open_store(lib) as store:
         assert store.stats()["faces"] == st["faces"]
+    monkeypatch.delenv("FACEATLAS_STORE")
+    res = runner.invoke(app, ["forget", "Person A", "--linked-only", "--yes", "--json",
+                              "--library", str(lib), "--store", pg_url])
+    assert res.exit_code == 0, res.output
+    receipt = json.loads(res.stdout)
+    assert receipt["storage"]["store"] == "postgres" and "WAL" in receipt["storage"][
+        "not_covered"]
+    with open_store(lib, pg_url) as store:
+        assert store.people() == [] and store.stats()["faces"] == st["faces"] - receipt[
+            "removed"]["faces"] and store.check() == []
 
 
 def test_sqlite_status_names_its_file(portraits: Path, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import import_module
-from typing import Any, TypeVar
+from typing import Any, Optional, TypeVar
 
 import typer
 import typer.core
@@ -42,6 +42,57 @@ LibraryOpt = typer.Option(None, "--library", help="Library folder (default "
                           "$FACEATLAS_LIBRARY, else $FACEATLAS_HOME/library).")
 StoreOpt = typer.Option(None, "--store", help="Catalog URL (postgresql://USER@HOST/DB; "
                         "default $FACEATLAS_STORE, else the library folder's SQLite file).")
+
+
+def with_store_option(func: Callable[..., T]) -> Callable[..., T]:
+    """``func`` (a command taking ``--library``) with a ``--store URL`` option too: the URL
+    is put in ``$FACEATLAS_STORE`` while the command runs, which is where
+    :meth:`faceatlas.library.Library.open` looks (one option, every library command)."""
+    import functools
+    import inspect
+    import os
+
+    from ..store import STORE_ENV
+
+    @functools.wraps(func)
+    def run(*args: Any, store: str | None = None, **kwargs: Any) -> T:
+        if store is None:
+            return func(*args, **kwargs)
+        before = os.environ.get(STORE_ENV)
+        os.environ[STORE_ENV] = store
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if before is None:
+                os.environ.pop(STORE_ENV, None)
+            else:
+                os.environ[STORE_ENV] = before
+
+    sig = inspect.signature(func)
+    param = inspect.Parameter("store", inspect.Parameter.KEYWORD_ONLY, default=StoreOpt,
+                              annotation=Optional[str])  # noqa: UP045 (a runtime object)
+    params = [p for p in sig.parameters.values() if p.name != "store"]
+    run.__signature__ = sig.replace(parameters=[  # type: ignore[attr-defined]
+        *params, param])
+    run.__annotations__ = {**getattr(func, "__annotations__", {}), "store": Optional[str]}  # noqa: UP045
+    return run
+
+
+def add_store_option(app: typer.Typer, names: set[str]) -> None:
+    """Give the commands ``names`` of ``app`` (and every command of its groups named so)
+    the ``--store`` option (:func:`with_store_option`)."""
+    for info in app.registered_commands:
+        name = info.name or (info.callback.__name__ if info.callback else "")
+        if name in names and info.callback is not None:
+            info.callback = with_store_option(info.callback)
+    for group in app.registered_groups:
+        if group.name in names and group.typer_instance is not None:
+            callback = group.typer_instance.registered_callback
+            if callback is not None and callback.callback is not None:
+                callback.callback = with_store_option(callback.callback)
+            add_store_option(group.typer_instance, {
+                c.name or (c.callback.__name__ if c.callback else "")
+                for c in group.typer_instance.registered_commands})
 
 
 def _default(obj: object) -> object:

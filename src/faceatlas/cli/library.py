@@ -15,7 +15,6 @@ from ..errors import INTERRUPTED_EXIT_CODE, FaceAtlasError, NoFaceError
 from .common import (
     JsonOption,
     LibraryOpt,
-    StoreOpt,
     console,
     deprecated,
     err_console,
@@ -97,7 +96,6 @@ def index(
     detector: str = DetectorOpt,
     recognizer: str = RecognizerOpt,
     backend: str | None = BackendOpt,
-    store: str | None = StoreOpt,
     ray: str | None = typer.Option(None, "--ray", metavar="ADDRESS", help="Analyse on Ray "
                                    "(faceatlas[ray]) with --workers actors: 'local' starts "
                                    "Ray here, 'auto' or HOST:PORT joins a cluster."),
@@ -113,7 +111,7 @@ def index(
         settings = EngineSettings(detector, recognizer, backend, min_face, threads=1,
                                   check_faces=check_faces)
         settings.validate()
-        with Library.open(library, store=store) as lib:
+        with Library.open(library) as lib:
             summary = Indexer(lib, settings, workers, album, progress=track, ray=ray).run(
                 [str(p) for p in paths])
             stats = lib.store.stats()

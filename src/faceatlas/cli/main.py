@@ -21,7 +21,7 @@ from . import (
     relations,
     status,
 )
-from .common import JsonErrorGroup
+from .common import JsonErrorGroup, add_store_option
 
 app = typer.Typer(name="faceatlas", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False, cls=JsonErrorGroup,
@@ -45,6 +45,10 @@ people.register(app)  # cluster, people
 privacy.register(app)  # forget, optout
 portability.register(app)  # export, import, reembed
 anonymize.register(app)  # anonymize
+# every command that opens a library also takes --store URL (PostgreSQL catalog)
+add_store_option(app, {"index", "enroll", "identify", "search", "status", "cluster", "forget",
+                       "optout", "export", "import", "reembed", "people", "relations",
+                       "anonymize"})
 
 
 def main() -> None:

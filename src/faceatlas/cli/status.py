@@ -7,11 +7,10 @@ from pathlib import Path
 
 from rich.table import Table
 
-from .common import JsonOption, LibraryOpt, StoreOpt, console, guarded, print_json
+from .common import JsonOption, LibraryOpt, console, guarded, print_json
 
 
-def status_cmd(library: Path | None = LibraryOpt, as_json: bool = JsonOption,
-               store: str | None = StoreOpt) -> None:
+def status_cmd(library: Path | None = LibraryOpt, as_json: bool = JsonOption) -> None:
     """Photos, faces, people, unassigned faces, embeddings per model, where the catalog
     is, and whether each vector index is up to date (read-only)."""
 
@@ -19,7 +18,7 @@ def status_cmd(library: Path | None = LibraryOpt, as_json: bool = JsonOption,
         from ..library import Library
         from ..library.status import library_status
 
-        with Library.open(library, create=False, store=store) as lib:
+        with Library.open(library, create=False) as lib:
             st = library_status(lib)
         if as_json:
             print_json(st.to_dict())
