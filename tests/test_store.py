@@ -295,7 +295,7 @@ def test_postgres_nearest_filters_in_sql(pg_url: str) -> None:
             faces[i] = store.save_image(_info(f"/p/{album}/{i}.jpg", str(i)),
                                         [_face(i)]).face_ids[0]
         ids, sims = store.nearest(MODEL, _vec(7), k=3)
-        assert ids[0] == faces[7] and sims[0] == pytest.approx(1.0, abs=1e-5)
+        assert ids[0] == faces[7] and sims[0] == pytest.approx(1.0, abs=2e-3)
         assert list(sims) == sorted(sims, reverse=True)
         ids, _ = store.nearest(MODEL, _vec(7), k=5, flt=FaceFilter(album="even"))
         assert len(ids) == 5 and faces[7] not in ids
