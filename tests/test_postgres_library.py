@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections import deque
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from faceatlas.cli.main import app
+from faceatlas.library.analysis import EngineSettings
 from faceatlas.store import CatalogError, open_store
 
 runner = CliRunner()
@@ -67,3 +70,16 @@ def test_bad_store_url_is_a_clear_error(tmp_path: Path) -> None:
     res = runner.invoke(app, ["status", "--library", str(tmp_path), "--store",
                               "postgresql://nobody@127.0.0.1:1/none", "--json"])
     assert res.exit_code != 0 and "cannot connect" in res.stdout
+
+
+def test_missing_extras_name_what_to_install(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    from faceatlas.errors import MissingExtraError
+    from faceatlas.library.ray_ingest import ray_results
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(MissingExtraError, match=r"faceatlas\[postgres\]"):
+        open_store(tmp_path, "postgresql://nobody@localhost/none")
+    with pytest.raises(MissingExtraError, match=r"faceatlas\[ray\]"):
+        next(ray_results(deque(), EngineSettings(), frozenset(), 1, "local"))

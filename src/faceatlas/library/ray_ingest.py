@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import FaceAtlasError
+from ..extras import require
 from .analysis import EngineSettings, FileResult, analyze_file
 
 
@@ -37,11 +38,7 @@ class _Analyzer:
 
 
 def _ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise FaceAtlasError("--ray needs Ray: pip install 'faceatlas[ray]'") from None
-    return ray
+    return require("ray", "index --ray")
 
 
 def ray_results(queue: deque[tuple[str, bool]], settings: EngineSettings,

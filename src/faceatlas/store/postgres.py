@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FaceAtlasError
+from ..extras import require
 from .base import (
     AssignedBy,
     CatalogError,
@@ -55,13 +55,6 @@ from .base import (
     SaveResult,
 )
 from .pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
-
-try:  # optional extra: faceatlas[postgres]
-    import psycopg
-    from pgvector.psycopg import register_vector
-except ImportError:  # pragma: no cover - depends on the install
-    psycopg = None  # type: ignore[assignment]
-    register_vector = None  # type: ignore[assignment]
 
 _IMAGE_COLS = ("id, path, folder, album, content_hash, size, mtime_ns, width, height, taken_at, "
                "taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at")
@@ -92,9 +85,9 @@ class PostgresStore:
     kind = "postgres"
 
     def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
-        if psycopg is None or register_vector is None:
-            raise FaceAtlasError("a PostgreSQL catalog needs the postgres extra: "
-                                 "pip install 'faceatlas[postgres]'")
+        feature = "a PostgreSQL catalog"
+        psycopg = self._pg = require("psycopg", feature)
+        register_vector = require("pgvector.psycopg", feature).register_vector
         self.url = url
         self.location = redact_url(url)
         try:
@@ -114,7 +107,7 @@ class PostgresStore:
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
-        assert psycopg is not None
+        psycopg = self._pg
         try:
             yield
         except psycopg.errors.DiskFull:
@@ -692,8 +685,7 @@ class PostgresStore:
             for table in ("embeddings", "faces", "decisions", "images", "people",
                           "optout_templates", "not_faces"):
                 self._conn.execute(f"VACUUM FULL {table}")
-            assert psycopg is not None
-            with suppress(psycopg.errors.InsufficientPrivilege):
+            with suppress(self._pg.errors.InsufficientPrivilege):
                 self._conn.execute("CHECKPOINT")
         return False
 
