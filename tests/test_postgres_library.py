@@ -34,12 +34,19 @@ def test_index_identify_and_status_on_postgres(portraits: Path, pg_url: str, tmp
                               str(lib), "--json"])
     assert res.exit_code == 0, res.output
     assert "Person A" in res.stdout
+    res = runner.invoke(app, ["search", str(portraits / "person_a_2.jpg"), "--library",
+                              str(lib), "--album", portraits.name, "--json"])
+    assert res.exit_code == 0, res.output
+    assert "person_a_1.jpg" in res.stdout  # found through pgvector, filtered in SQL
+    assert not (lib / "index").exists()  # no local copy of the vectors
     res = runner.invoke(app, ["status", "--library", str(lib), "--json"])
     assert res.exit_code == 0, res.output
     st = json.loads(res.stdout)
     assert st["store"]["kind"] == "postgres" and st["store"]["location"].startswith(
         "postgresql://") and st["store"]["bytes"] > 0
     assert st["faces"] >= 6 and st["people"] == 1
+    assert [(ix["state"], ix["kind"], ix["count"]) for ix in st["indexes"]] == [
+        ("up to date", "pgvector hnsw", st["faces"])]
     with open_store(lib) as store:
         assert store.stats()["faces"] == st["faces"]
     monkeypatch.delenv("FACEATLAS_STORE")

@@ -27,8 +27,12 @@ def rebuild_indexes(library: Library) -> dict[str, int]:
     folder = library.vectors.folder
     counts: dict[str, int] = {}
     keep = set()
+    in_database = getattr(store, "vector_index", None) is not None
     for model in store.embedding_models():
         ids = store.face_ids(model)
+        if in_database:  # PostgreSQL: the HNSW index is rebuilt by VACUUM FULL (scrub)
+            counts[model] = len(ids)
+            continue
 
         def loader(m: str = model) -> Iterator[tuple[np.ndarray, np.ndarray]]:
             return store.embeddings(m)

@@ -58,7 +58,14 @@ def _size(*paths: Path) -> int:
 
 
 def index_state(library: Library, model: str) -> IndexState:
-    """The state of ``model``'s index file compared with the catalog (header only)."""
+    """The state of ``model``'s index file compared with the catalog (header only); on
+    PostgreSQL the index is pgvector's, in the database (always in step)."""
+    in_database = getattr(library.store, "vector_index", None)
+    if in_database is not None:
+        index = in_database(model)
+        return IndexState(model=model, path=str(getattr(library.store, "location", "")),
+                          state="up to date" if index is not None else "missing",
+                          kind="pgvector hnsw", count=None if index is None else len(index))
     path = index_file(library.vectors.folder, model)
     reason = check_index_file(path, library.store.face_ids(model), model)
     kind = count = None

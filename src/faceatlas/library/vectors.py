@@ -60,6 +60,13 @@ class VectorIndexes:
             return self._open[model]
         if model not in self.store.embedding_models():
             return None
+        in_database = getattr(self.store, "vector_index", None)
+        if in_database is not None:  # PostgreSQL: pgvector's index, searched in SQL
+            found: VectorIndex | None = in_database(model)
+            if found is not None:
+                self.checks[model] = IndexCheck(model, False, "in the database", len(found))
+                self._open[model] = found
+            return found
         ids = self.store.face_ids(model)
 
         def loader() -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -78,6 +85,11 @@ class VectorIndexes:
         vecs = np.asarray(vectors, np.float32)
         index = self._open.get(model)
         if index is None:
+            in_database = getattr(self.store, "vector_index", None)
+            found = in_database(model) if in_database is not None else None
+            if found is not None:  # the committed vectors are already in its index
+                self._open[model] = found
+                return
             index = self._open[model] = FaissIndex(dim=int(vecs.shape[1]), model=model)
         index.add(np.asarray(ids, np.int64), vecs)
         self._dirty.add(model)
@@ -94,8 +106,11 @@ class VectorIndexes:
                 self._dirty.add(model)
 
     def save(self) -> None:
-        """Write the changed indexes (each atomically)."""
+        """Write the changed indexes (each atomically; an index held by the database has
+        nothing to write)."""
         for model in sorted(self._dirty):
+            if getattr(self._open[model], "kind", None) == "pgvector":
+                continue
             self.folder.mkdir(parents=True, exist_ok=True)
             self._open[model].save(index_file(self.folder, model))
         self._dirty.clear()

@@ -468,12 +468,13 @@ class PostgresStore:
         return cache[model]
 
     def nearest(self, model: str, vector: np.ndarray, k: int = 10,
-                flt: FaceFilter | None = None, ef_search: int = 100
-                ) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` faces of ``model`` closest to ``vector`` that pass ``flt``:
-        (ids int64, cosine similarities float32), best first, through the model's HNSW
-        index (filter applied in SQL, with iterative index scans so that a selective
-        filter still returns ``k`` faces when they exist)."""
+                flt: FaceFilter | None = None, ef_search: int = 100,
+                allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` faces of ``model`` closest to ``vector`` that pass ``flt`` (and are
+        among ``allowed`` face ids when given): (ids int64, cosine similarities float32),
+        best first, through the model's HNSW index (filter applied in SQL, with iterative
+        index scans so that a selective filter still returns ``k`` faces when they
+        exist)."""
         rows = self._query("SELECT dim, kind FROM vector_indexes WHERE model = %s", (model,))
         if not rows:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
@@ -483,10 +484,14 @@ class PostgresStore:
             raise ConstraintError(f"query vector has {vec.size} dimensions, model {model} "
                                   f"has {dim}")
         join, where, params = self._filter_sql(flt or FaceFilter())
+        if allowed is not None:
+            where.append("e.face_id = ANY(%s)")
+            params.append([int(i) for i in np.asarray(allowed).reshape(-1)])
         expr = f"e.vector::{kind}({dim}) <=> %s::{kind}({dim})"
+        joined = any(not w.startswith("e.") for w in where)
         sql = (f"SELECT e.face_id, 1 - ({expr}) FROM embeddings e "
                + ("JOIN faces f ON f.id = e.face_id JOIN images i ON i.id = f.image_id"
-                  f"{join} " if where else "")
+                  f"{join} " if joined else "")
                + f"WHERE {' AND '.join([f'e.model = {_literal(model)}', *where])} "
                f"ORDER BY {expr} LIMIT %s")
         with self._tx() as c:
@@ -496,6 +501,12 @@ class PostgresStore:
         out.sort(key=lambda r: -float(r[1]))
         return (np.array([r[0] for r in out], np.int64),
                 np.array([r[1] for r in out], np.float32))
+
+    def vector_index(self, model: str) -> PgVectorIndex | None:
+        """``model``'s vectors as a :class:`~faceatlas.search.VectorIndex` searched in SQL
+        (None while the catalog holds none of that model)."""
+        rows = self._query("SELECT dim FROM vector_indexes WHERE model = %s", (model,))
+        return PgVectorIndex(self, model, int(rows[0][0])) if rows else None
 
     # -- people ------------------------------------------------------------------------
     @staticmethod
@@ -761,6 +772,45 @@ class PostgresStore:
                 "UPDATE images SET path = %s || substr(path, %s), "
                 "folder = %s || substr(folder, %s) WHERE left(path, %s) = %s",
                 (new, n + 1, new, n + 1, n + 1, old + "/")).rowcount)
+
+
+class PgVectorIndex:
+    """The :class:`~faceatlas.search.VectorIndex` of a model in a PostgreSQL catalog: the
+    vectors and their HNSW index live in the database and follow its transactions, so
+    ``add``/``remove``/``save`` have nothing to do; ``search`` runs in SQL
+    (:meth:`PostgresStore.nearest`)."""
+
+    kind = "pgvector"
+
+    def __init__(self, store: PostgresStore, model: str, dim: int) -> None:
+        self.store, self.model, self.dim = store, model, dim
+
+    def __len__(self) -> int:
+        return int(self.store._query("SELECT COUNT(*) FROM embeddings WHERE model = %s",
+                                     (self.model,))[0][0])
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Nothing to do: the catalog holds the vectors."""
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Nothing to do: deleting the faces deleted their vectors."""
+
+    def save(self, path: Path) -> None:
+        """Nothing to write: the index is in the database."""
+
+    def ids(self) -> np.ndarray:
+        return self.store.face_ids(self.model)
+
+    def search(self, queries: np.ndarray, k: int,
+               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        q = np.asarray(queries, np.float32).reshape(-1, self.dim)
+        sims = np.full((len(q), k), -np.inf, np.float32)
+        ids = np.full((len(q), k), -1, np.int64)
+        for row, vec in enumerate(q):
+            found, s = self.store.nearest(self.model, vec, k, allowed=allowed,
+                                          ef_search=max(100, k))
+            ids[row, :len(found)], sims[row, :len(found)] = found, s
+        return sims, ids
 
 
 def _array(value: Any) -> np.ndarray:
