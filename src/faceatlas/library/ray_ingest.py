@@ -33,8 +33,9 @@ class _Analyzer:
         self.known = known_hashes
         self.preview = settings.preview
 
-    def analyze(self, path: str, force: bool) -> FileResult:
-        return analyze_file(self.engine, path, self.known, force, self.preview)
+    def analyze(self, items: list[tuple[str, bool]]) -> list[FileResult]:
+        return [analyze_file(self.engine, path, self.known, force, self.preview)
+                for path, force in items]
 
 
 def _ray() -> Any:
@@ -42,10 +43,11 @@ def _ray() -> Any:
 
 
 def ray_results(queue: deque[tuple[str, bool]], settings: EngineSettings,
-                known_hashes: frozenset[str], workers: int, address: str
-                ) -> Iterator[FileResult]:
+                known_hashes: frozenset[str], workers: int, address: str,
+                batch: int = 8) -> Iterator[FileResult]:
     """Analyse the ``(path, force)`` items of ``queue`` (which the caller may extend while
-    iterating) on ``workers`` Ray actors; yields results as they complete."""
+    iterating) on ``workers`` Ray actors, ``batch`` files per call (a call costs a few
+    milliseconds of Ray overhead); yields results as they complete."""
     ray = _ray()
     started = False
     if not ray.is_initialized():
@@ -64,15 +66,15 @@ def ray_results(queue: deque[tuple[str, bool]], settings: EngineSettings,
     load = dict.fromkeys(range(len(actors)), 0)
     try:
         while queue or pending:
-            while queue and len(pending) < 2 * len(actors):  # two files in flight per actor
-                path, force = queue.popleft()
+            while queue and len(pending) < 2 * len(actors):  # two calls in flight per actor
+                items = [queue.popleft() for _ in range(min(batch, len(queue)))]
                 slot = min(load, key=lambda i: load[i])
                 load[slot] += 1
-                pending[actors[slot].analyze.remote(path, force)] = slot
+                pending[actors[slot].analyze.remote(items)] = slot
             ready, _ = ray.wait(list(pending), num_returns=1)
             for ref in ready:
                 load[pending.pop(ref)] -= 1
-                yield ray.get(ref)
+                yield from ray.get(ref)
     finally:
         for actor in actors:
             ray.kill(actor)
