@@ -194,11 +194,11 @@ def test_correction_during_cluster_survives(lib: Path, tmp_path: Path) -> None:
     finally:
         go.touch()
     out = _finish(proc)
-    assert out["computed"] == 2  # the stale result was dropped and the work redone
     with Library.open(lib, create=False) as opened:
         rec = opened.store.get_face(face)
         assert rec is not None and rec.person_id == person.id and rec.assigned_by == "user"
         assert opened.store.person_by_name("Corrected") is not None
+    assert out["computed"] == 2  # the stale result was dropped and the work redone
 
 
 def test_two_indexers_store_every_face_once(portraits: Path, tmp_path: Path) -> None:
@@ -319,3 +319,30 @@ def test_rebuild_keeps_a_save_in_progress(lib: Path) -> None:
         models = list(opened.store.embedding_models())
     assert sorted(p.name for p in folder.iterdir()) == sorted(index_file(folder, m).name
                                                               for m in models)
+
+
+def test_threads_share_one_store(tmp_path: Path) -> None:
+    """One connection used by many threads (a server's): each transaction is whole."""
+    import threading
+
+    store = SQLiteStore(tmp_path / "catalog.sqlite")
+    errors: list[BaseException] = []
+
+    def work(t: int) -> None:
+        try:
+            for i in range(40):
+                person = store.create_person(f"p{t}-{i}")
+                store.record_decision("rename", person_id=person.id)
+                assert store.get_person(person.id) is not None
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert len(store.people()) == 240 and len(store.decisions()) == 240
+    assert store.catalog_state().revision == 480
+    store.close()
