@@ -173,6 +173,27 @@ def test_optout_during_index_is_honoured(lib: Path, portraits: Path, tmp_path: P
             assert rec.face_count == (0 if name.startswith("person_b") else 1), name
 
 
+def test_photos_indexed_while_optout_is_planned_are_refused(lib: Path, portraits: Path,
+                                                            tmp_path: Path) -> None:
+    """Photos another process commits between an opt-out's plan (its sweep) and its
+    commit were screened with the old templates: the opt-out erases them too."""
+    names = ["person_b_2", "impostor_1", "person_b_1"]
+    new = _photos(portraits, tmp_path / "new", names, seed=5)
+    with Library.open(lib) as opened:
+        plan = plan_optout(opened, "Person B")
+        out = subprocess.run([sys.executable, "-m", "faceatlas.cli.main", "index",
+                              str(tmp_path / "new"), "--library", str(lib), "--workers", "1",
+                              "--json"], env=ENV, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["faces"] == 3  # stored: no opt-out yet
+        receipt = execute(opened, plan)
+        assert receipt.removed["added_while_planned"] == 2
+        for path, name in zip(new, names, strict=True):
+            rec = opened.store.image_by_path(str(path))
+            assert rec is not None
+            assert len(opened.store.faces_of_image(rec.id)) == (name == "impostor_1"), name
+
+
 def test_correction_during_cluster_survives(lib: Path, tmp_path: Path) -> None:
     # which face a plain run would move (on a copy), so the correction meets the run
     trial = copy_library(lib, tmp_path / "trial")
