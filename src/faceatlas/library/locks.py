@@ -13,7 +13,8 @@ even on SIGKILL; Linux and macOS):
 
 Each acquisition opens its own file descriptor, so two threads of one process exclude
 each other as two processes do. Where the folder cannot be written (a read-only copy of
-a library), the locks are skipped: nobody can change that library anyway.
+a library), the locks are skipped: nobody can change that library anyway. Without
+``fcntl`` (Windows) they are skipped too: one process at a time there.
 
 See docs/architecture.md, "Coordination between processes".
 """
@@ -22,12 +23,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import FaceAtlasError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock, the locks are skipped
+    fcntl = None  # type: ignore[assignment]
 
 LIBRARY_LOCK = "library.lock"
 INDEX_LOCK = "index.lock"
@@ -66,7 +71,7 @@ class FileLock:
         when another holder is in the way. An unwritable folder: True, no lock."""
         if self._fd is not None:
             raise RuntimeError(f"{self.path}: lock already held")
-        fd = _open(self.path)
+        fd = _open(self.path) if fcntl is not None else None
         if fd is None:
             return True
         flags = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | (0 if wait else fcntl.LOCK_NB)
@@ -80,15 +85,10 @@ class FileLock:
         self._fd = fd
         return True
 
-    def convert(self, exclusive: bool) -> None:
-        """Turn a held lock shared or exclusive (waits for other holders)."""
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-
     def release(self) -> None:
         if self._fd is not None:
             fd, self._fd = self._fd, None
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, AttributeError):
                 fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
