@@ -354,6 +354,9 @@ class Indexer:
         for model, idx in by_model.items():
             vecs = np.stack([np.asarray(res.faces[i].vector, np.float32) for i in idx])
             vectors.add(model, np.array([saved.face_ids[i] for i in idx], np.int64), vecs)
+        if saved.generation is not None:  # our own replaced faces moved it: nothing to redo
+            vectors.advance(self._generation, saved.generation)
+            self._generation = saved.generation
         summary.analysed += 1
         summary.faces += len(res.faces)
         if stored is not None and stored.status != "error":

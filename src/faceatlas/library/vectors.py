@@ -116,6 +116,13 @@ class VectorIndexes:
                 self._dirty.discard(model)
         self._generation = generation
 
+    def advance(self, before: int, after: int) -> None:
+        """The caller's own change moved the catalog generation from ``before`` to
+        ``after`` (a transaction that checked ``before`` first) and is applied to the open
+        indexes: no check is needed for it."""
+        if self._generation == before:
+            self._generation = after
+
     def _write(self, model: str) -> None:
         """Save the open index of ``model`` under the index lock, after checking it
         against the catalog (a stale one is rebuilt from the catalog first)."""

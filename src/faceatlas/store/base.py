@@ -248,6 +248,7 @@ class SaveResult:
     image_id: int
     face_ids: list[int]
     removed_face_ids: list[int]
+    generation: int | None = None  # catalog generation right after this change
 
 
 @dataclass(frozen=True)

@@ -301,7 +301,9 @@ class SQLiteStore:
                     "gps_lon=?, status=?, error=?, face_count=?, indexed_at=? WHERE id=?",
                     (*values, image_id))
             face_ids = [self._insert_face(c, image_id, f) for f in faces]
-        return SaveResult(image_id, face_ids, removed)
+            generation = int(c.execute("SELECT generation FROM catalog_state WHERE id = 1"
+                                       ).fetchone()[0])
+        return SaveResult(image_id, face_ids, removed, generation)
 
     @staticmethod
     def _insert_face(c: sqlite3.Connection, image_id: int, f: NewFace) -> int:
