@@ -328,3 +328,29 @@ def test_postgres_concurrent_writers_neither_lose_nor_duplicate(pg_url: str) -> 
         assert store.check() == []
         for img in store.iter_images():
             assert len(store.faces_of_image(img.id)) == img.face_count == 2
+
+
+def test_catalog_state_and_conditional_changes(store: CatalogStore) -> None:
+    from faceatlas.store import StaleCatalogError
+
+    s0 = store.catalog_state()
+    a = store.save_image(_info("/p/a.jpg", "a"), [_face(1), _face(2)])
+    assert store.catalog_state().generation == s0.generation == a.generation  # adds only
+    b = store.save_image(_info("/p/a.jpg", "a2"), [_face(3)], expect_generation=a.generation)
+    assert b.generation is not None and b.generation > s0.generation  # faces replaced
+    with pytest.raises(StaleCatalogError):
+        store.save_image(_info("/p/c.jpg", "c"), [_face(4)], expect_generation=s0.generation)
+    assert store.image_by_path("/p/c.jpg") is None
+    ada = store.create_person("Ada")
+    s1 = store.catalog_state()
+    assert s1.revision > s0.revision
+    store.assign_faces(b.face_ids, ada.id, "user")
+    with pytest.raises(StaleCatalogError):
+        store.apply_clustering({-1: b.face_ids}, [], s1)
+    extra = store.save_image(_info("/p/d.jpg", "d"), [_face(5)])
+    real = store.apply_clustering({-5: b.face_ids + extra.face_ids}, [-5],
+                                  store.catalog_state())
+    user_face, auto_face = store.get_face(b.face_ids[0]), store.get_face(extra.face_ids[0])
+    assert user_face is not None and user_face.person_id == ada.id  # a user's link stays
+    assert auto_face is not None and auto_face.person_id == real[-5]
+    assert auto_face.assigned_by == "auto"

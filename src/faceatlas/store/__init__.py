@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .base import (
     CatalogError,
+    CatalogState,
     CatalogStore,
     ConstraintError,
     Decision,
@@ -24,6 +25,7 @@ from .base import (
     OptOutTemplate,
     Person,
     SaveResult,
+    StaleCatalogError,
 )
 from .sqlite import SQLiteStore
 
@@ -55,8 +57,8 @@ def open_store(library: Path, url: str | None = None) -> CatalogStore:
     return SQLiteStore(Path(library) / CATALOG_FILE)
 
 
-__all__ = ["CATALOG_FILE", "STORE_ENV", "CatalogError", "CatalogStore", "ConstraintError",
-           "Decision", "DiskFullError",
+__all__ = ["CATALOG_FILE", "STORE_ENV", "CatalogError", "CatalogState", "CatalogStore",
+           "ConstraintError", "Decision", "DiskFullError",
            "Erasure", "ErasureCounts", "FaceFilter", "FaceRecord", "ImageInfo", "ImageRecord",
            "NewFace", "NotFace", "OptOutTemplate", "Person", "SQLiteStore", "SaveResult",
-           "open_store", "store_url"]
+           "StaleCatalogError", "open_store", "store_url"]

@@ -118,7 +118,39 @@ CREATE TABLE not_faces (
 CREATE INDEX not_faces_hash ON not_faces (content_hash)
 """
 
+#: Coordination between processes (the SQLite schema's V6_GENERATION, docs/architecture.md):
+#: one row of two counters kept by row-level triggers in the changing transaction.
+#: ``generation`` grows with every face or embedding deleted or replaced and every opt-out
+#: template added, changed or deleted; ``revision`` with every change of people, face-person
+#: links and decisions, and every face deleted. (Each script runs whole, in one call.)
+PG_V2_GENERATION = """
+CREATE TABLE catalog_state (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation BIGINT NOT NULL,
+    revision   BIGINT NOT NULL
+);
+INSERT INTO catalog_state (id, generation, revision) VALUES (1, 0, 0);
+CREATE FUNCTION faceatlas_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE catalog_state SET generation = generation + TG_ARGV[0]::int,
+                             revision = revision + TG_ARGV[1]::int WHERE id = 1;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER gen_embedding_deleted AFTER DELETE OR UPDATE ON embeddings
+    FOR EACH ROW EXECUTE FUNCTION faceatlas_bump(1, 0);
+CREATE TRIGGER gen_face_deleted AFTER DELETE ON faces
+    FOR EACH ROW EXECUTE FUNCTION faceatlas_bump(1, 1);
+CREATE TRIGGER gen_optout_changed AFTER INSERT OR UPDATE OR DELETE ON optout_templates
+    FOR EACH ROW EXECUTE FUNCTION faceatlas_bump(1, 0);
+CREATE TRIGGER rev_face_link AFTER UPDATE OF person_id, assigned_by ON faces
+    FOR EACH ROW EXECUTE FUNCTION faceatlas_bump(0, 1);
+CREATE TRIGGER rev_person_changed AFTER INSERT OR UPDATE OR DELETE ON people
+    FOR EACH ROW EXECUTE FUNCTION faceatlas_bump(0, 1);
+CREATE TRIGGER rev_decision_changed AFTER INSERT OR DELETE ON decisions
+    FOR EACH ROW EXECUTE FUNCTION faceatlas_bump(0, 1);
+"""
+
 #: Migration scripts, in order; the catalog's version is the number applied.
-PG_MIGRATIONS: tuple[str, ...] = (PG_V1,)
+PG_MIGRATIONS: tuple[str, ...] = (PG_V1, PG_V2_GENERATION)
 
 PG_SCHEMA_VERSION = len(PG_MIGRATIONS)

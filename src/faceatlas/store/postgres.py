@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +38,7 @@ from ..extras import require
 from .base import (
     AssignedBy,
     CatalogError,
+    CatalogState,
     ConstraintError,
     Decision,
     DiskFullError,
@@ -53,6 +54,7 @@ from .base import (
     Person,
     RecordNotFoundError,
     SaveResult,
+    StaleCatalogError,
 )
 from .pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
 
@@ -123,8 +125,14 @@ class PostgresStore:
             raise CatalogError(f"{self.location}: catalog error ({_first_line(exc)})") from None
 
     @contextmanager
-    def _tx(self) -> Iterator[Any]:
+    def _tx(self, state: bool = True) -> Iterator[Any]:
+        """One transaction. With ``state`` it first locks the ``catalog_state`` row, which
+        the triggers of any delete or link change update: taking it first gives every
+        writer the same lock order (state, then rows), so concurrent writers queue instead
+        of deadlocking. Pure inserts and reads pass ``state=False``."""
         with self._errors(), self._conn.transaction():
+            if state:
+                self._conn.execute("SELECT 1 FROM catalog_state WHERE id = 1 FOR UPDATE")
             yield self._conn
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -142,14 +150,32 @@ class PostgresStore:
                 raise CatalogError(f"{self.location}: catalog schema v{version} is newer than "
                                    f"this faceatlas (v{PG_SCHEMA_VERSION}); upgrade faceatlas")
             for target in range(version, PG_SCHEMA_VERSION):
-                for stmt in PG_MIGRATIONS[target].split(";"):
-                    if stmt.strip():
-                        self._conn.execute(stmt)
+                self._conn.execute(PG_MIGRATIONS[target])  # the whole script, one call
                 self._conn.execute("DELETE FROM schema_version")
                 self._conn.execute("INSERT INTO schema_version VALUES (%s)", (target + 1,))
 
     def close(self) -> None:
         self._conn.close()
+
+    def catalog_state(self) -> CatalogState:
+        generation, revision = self._query(
+            "SELECT generation, revision FROM catalog_state WHERE id = 1")[0]
+        return CatalogState(int(generation), int(revision))
+
+    @staticmethod
+    def _expect(c: Any, generation: int | None = None,
+                state: CatalogState | None = None) -> None:
+        """Inside a transaction: refuse to go on if the catalog state moved (the row is
+        locked until commit, so the state cannot move between this check and the
+        commit)."""
+        g, r = c.execute("SELECT generation, revision FROM catalog_state WHERE id = 1 "
+                         "FOR UPDATE").fetchone()
+        now = CatalogState(int(g), int(r))
+        if generation is not None and now.generation != generation:
+            raise StaleCatalogError(f"the catalog changed underneath (generation {generation} "
+                                    f"-> {now.generation})", now)
+        if state is not None and now != state:
+            raise StaleCatalogError(f"the catalog changed underneath ({state} -> {now})", now)
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -243,16 +269,21 @@ class PostgresStore:
                      "error, face_count, indexed_at) VALUES "
                      "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ")
 
-    def save_image(self, info: ImageInfo, faces: Sequence[NewFace]) -> SaveResult:
+    def save_image(self, info: ImageInfo, faces: Sequence[NewFace],
+                   expect_generation: int | None = None) -> SaveResult:
         self._ensure_indexes(faces)
-        with self._tx() as c:
+        with self._tx(state=expect_generation is not None) as c:
+            if expect_generation is not None:
+                self._expect(c, generation=expect_generation)
             values = (*self._info_values(info), len(faces), _now())
             removed: list[int] = []
             row = c.execute(self._INSERT_IMAGE + "ON CONFLICT (path) DO NOTHING RETURNING id",
                             values).fetchone()
             if row is not None:
                 image_id = int(row[0])
-            else:  # the path is stored: lock its row, replace its faces
+            else:  # the path is stored: lock the state, then its row; replace its faces
+                if expect_generation is None:
+                    c.execute("SELECT 1 FROM catalog_state WHERE id = 1 FOR UPDATE")
                 image_id = int(c.execute("SELECT id FROM images WHERE path = %s FOR UPDATE",
                                          (info.path,)).fetchone()[0])
                 removed = self._face_ids_of(c, [image_id])
@@ -263,7 +294,9 @@ class PostgresStore:
                     "gps_lat=%s, gps_lon=%s, status=%s, error=%s, face_count=%s, indexed_at=%s "
                     "WHERE id=%s", (*values, image_id))
             face_ids = [self._insert_face(c, image_id, f) for f in faces]
-        return SaveResult(image_id, face_ids, removed)
+            generation = int(c.execute("SELECT generation FROM catalog_state WHERE id = 1"
+                                       ).fetchone()[0])
+        return SaveResult(image_id, face_ids, removed, generation)
 
     @staticmethod
     def _insert_face(c: Any, image_id: int, f: NewFace) -> int:
@@ -281,7 +314,7 @@ class PostgresStore:
         return face_id
 
     def record_error(self, info: ImageInfo) -> int:
-        with self._tx() as c:
+        with self._tx(state=False) as c:
             row = c.execute(self._INSERT_IMAGE + "ON CONFLICT (path) DO NOTHING RETURNING id",
                             (*self._info_values(info)[:12], "error", info.error, 0,
                              _now())).fetchone()
@@ -393,6 +426,23 @@ class PostgresStore:
                                     "created_at) VALUES (%s,%s,%s,%s)",
                                     [(decision, fid, person_id, now) for fid in ids])
 
+    def apply_clustering(self, moves: Mapping[int, Sequence[int]], new_people: Sequence[int],
+                         expect: CatalogState) -> dict[int, int]:
+        with self._tx() as c:
+            self._expect(c, state=expect)
+            real: dict[int, int] = {}
+            for tmp in new_people:
+                real[int(tmp)] = int(c.execute(
+                    "INSERT INTO people (name, notes, created_at) VALUES (NULL, '', %s) "
+                    "RETURNING id", (_now(),)).fetchone()[0])
+            for target, face_ids in sorted(moves.items()):
+                pid = real.get(int(target), int(target))
+                c.execute("UPDATE faces SET person_id = %s, assigned_by = %s WHERE id = ANY(%s) "
+                          "AND (assigned_by IS NULL OR assigned_by != 'user')",
+                          (pid if pid >= 0 else None, "auto" if pid >= 0 else None,
+                           [int(f) for f in face_ids]))
+        return real
+
     # -- embeddings --------------------------------------------------------------------
     def embedding_models(self) -> dict[str, int]:
         return {m: int(d) for m, d in self._query(
@@ -451,7 +501,7 @@ class PostgresStore:
             return cache[model]
         if kind not in ("vector", "halfvec"):
             raise ConstraintError(f"unknown vector index kind {kind!r} (vector or halfvec)")
-        with self._tx() as c:
+        with self._tx(state=False) as c:
             c.execute("SELECT pg_advisory_xact_lock(%s)", (_INDEX_LOCK,))
             row = c.execute("SELECT name FROM vector_indexes WHERE model = %s",
                             (model,)).fetchone()
@@ -494,7 +544,7 @@ class PostgresStore:
                   f"{join} " if joined else "")
                + f"WHERE {' AND '.join([f'e.model = {_literal(model)}', *where])} "
                f"ORDER BY {expr} LIMIT %s")
-        with self._tx() as c:
+        with self._tx(state=False) as c:
             c.execute(f"SET LOCAL hnsw.ef_search = {max(int(ef_search), int(k))}")
             c.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             out = c.execute(sql, (vec, *params, vec, int(k))).fetchall()
@@ -676,7 +726,7 @@ class PostgresStore:
 
     def add_faces(self, image_id: int, faces: Sequence[NewFace]) -> list[int]:
         self._ensure_indexes(faces)
-        with self._tx() as c:
+        with self._tx(state=False) as c:
             if c.execute("SELECT 1 FROM images WHERE id = %s FOR UPDATE",
                          (image_id,)).fetchone() is None:
                 raise CatalogError(f"no image with id {image_id}")
