@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 ENROLL_MIN_QUALITY_TEXT = "0.5"
 #: Shown in ``identify --help``; tests check it is the library's IDENTIFY_MARGIN.
 IDENTIFY_MARGIN_TEXT = "0.125"
+#: faceatlas.library.videos.VIDEO_INTERVAL, without importing the library (a test checks)
+VIDEO_INTERVAL = 0.5
 INTERRUPTED = "interrupted; what was indexed is kept, run the command again to resume"
 
 FarOpt = typer.Option(None, "--far", help="Decide at the threshold calibrated at this "
@@ -90,6 +92,12 @@ def index(
                                 help="Worker processes decoding and analysing photos."),
     album: str | None = typer.Option(None, "--album", help="Album name for these photos "
                                      "(default: each photo's folder name)."),
+    videos: bool = typer.Option(True, "--videos/--no-videos", help="Index videos too (mp4, "
+                                "mov, m4v, mkv, webm, avi): each person in each shot "
+                                "becomes one face track with its time range."),
+    video_interval: float = typer.Option(VIDEO_INTERVAL, "--video-interval", min=0.0,
+                                         help="Seconds between the sampled frames of a "
+                                         "video (0: every frame)."),
     as_json: bool = JsonOption,
     min_face: int = MinFaceOpt,
     check_faces: bool = CheckFacesOpt,
@@ -97,9 +105,9 @@ def index(
     recognizer: str = RecognizerOpt,
     backend: str | None = BackendOpt,
 ) -> None:
-    """Index photo folders into the library: new and changed photos are analysed,
-    unchanged ones skipped, moved ones recognised, deleted ones removed. Safe to stop
-    (Ctrl-C) and run again."""
+    """Index photo (and video) folders into the library: new and changed files are
+    analysed, unchanged ones skipped, moved ones recognised, deleted ones removed. Safe
+    to stop (Ctrl-C) and run again."""
 
     def run() -> IndexSummary:
         from ..library import Indexer, Library
@@ -109,8 +117,8 @@ def index(
                                   check_faces=check_faces)
         settings.validate()
         with Library.open(library) as lib:
-            summary = Indexer(lib, settings, workers, album, progress=track).run(
-                [str(p) for p in paths])
+            summary = Indexer(lib, settings, workers, album, progress=track, videos=videos,
+                              video_interval=video_interval).run([str(p) for p in paths])
             stats = lib.store.stats()
             checks = [c.to_dict() for c in lib.vectors.checks.values()]
         data = {**summary.to_dict(), "library": str(lib.root), "totals": stats,
@@ -166,6 +174,9 @@ def _print_summary(s: IndexSummary, stats: dict[str, int], root: Path) -> None:
         err_console.print(f"... and {len(s.notes) - 5} more notes (see --json)")
     if s.pending:
         err_console.print(f"{s.pending} file(s) not reached; run the command again")
+    if s.videos:
+        console.print(f"{s.videos} video(s): {s.tracks} face track(s) from "
+                      f"{s.video_frames} sampled frames", highlight=False)
     console.print(f"library {root}: {stats['images']} photos ({stats['ok']} with faces), "
                   f"{stats['faces']} faces, {stats['people']} people", highlight=False)
     if s.nonfaces:
