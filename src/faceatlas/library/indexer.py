@@ -47,12 +47,15 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..engine import FaceEngine
 from ..privacy.guard import OptOutGuard
 from ..store import CatalogError, ImageInfo, ImageRecord
+from ..video import Frame
+from ..video.analyze import FrameWrap
 from .analysis import EngineSettings, FileResult, analyze_file, init_worker, worker_analyze
 from .core import Library
 from .notface import screen_not_faces
@@ -63,7 +66,8 @@ from .videos import VIDEO_INTERVAL, analyze_video
 #: costs more than the work).
 IN_PROCESS_MAX = 2
 #: ``wrap(items, total, description)`` — a progress display around an iterator.
-Progress = Callable[[Iterable[FileResult], int, str], Iterable[FileResult]]
+#: (Also wraps the sampled frames of each video.)
+Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
 
 
 @dataclass
@@ -233,9 +237,7 @@ class Indexer:
         engine = self._engine or self.settings.build()
         for n, path in enumerate(self._video_paths, start=1):
             label = f"video {n}/{len(self._video_paths)} {os.path.basename(path)}"
-            wrap = None if self.progress is None else \
-                (lambda frames, total, label=label: self.progress(  # type: ignore[misc]
-                    frames, total, label))
+            wrap = None if self.progress is None else _frame_wrap(self.progress, label)
             res = analyze_video(engine, path, known, False, self.video_interval, wrap)
             queued = len(self._queue)
             self._commit(res, summary)
@@ -371,3 +373,12 @@ class Indexer:
         if gone:
             self.library.vectors.remove(self.store.delete_images(gone))
             summary.deleted += len(gone)
+
+
+def _frame_wrap(progress: Progress, label: str) -> FrameWrap:
+    """The progress display of one video's sampled frames."""
+
+    def wrap(frames: Iterator[Frame], total: int) -> Iterable[Frame]:
+        return progress(frames, total, label)
+
+    return wrap
