@@ -246,8 +246,9 @@ def _images(paths: list[Path]) -> list[str]:
 
 
 def identify_cmd(
-    images: list[Path] = typer.Argument(..., help="Photos (or folders of photos) whose "
-                                        "faces to identify."),
+    images: list[Path] = typer.Argument(..., help="Photos or videos (or folders of them) "
+                                        "whose faces to identify; a video's faces are "
+                                        "tracks with their times."),
     library: Path | None = LibraryOpt,
     top_k: int = typer.Option(5, "--top-k", min=1, help="People listed per face."),
     fpir: float | None = typer.Option(None, "--fpir", help="Decide at the 1:N threshold "
@@ -293,15 +294,20 @@ def identify_cmd(
         for res in results:
             t = res.threshold
             fpir_text = f"FPIR {t.fpir:g}" if t.fpir is not None else "FPIR unknown"
-            table = Table(title=f"{len(res.faces)} face(s) in {res.image} (threshold "
+            what = "face track(s)" if res.kind == "video" else "face(s)"
+            table = Table(title=f"{len(res.faces)} {what} in {res.image} (threshold "
                           f"{t.value:.3f}, {fpir_text}, {t.gallery_size} template(s))")
-            for col in ("#", "box (x, y, w, h)", "decision", "similarity", "margin",
+            for col in ("#", "time" if res.kind == "video" else "box (x, y, w, h)",
+                        "decision", "similarity", "margin",
                         "best matches"):
                 table.add_column(col)
             for i, f in enumerate(res.faces):
                 matches = ", ".join(f"{m.person} {m.similarity:.3f}" for m in f.matches)
                 decision = f.decision if not f.reason else f"{f.decision} ({f.reason})"
-                table.add_row(str(i), ", ".join(f"{v:.0f}" for v in f.face.box), decision,
+                where = ", ".join(f"{v:.0f}" for v in f.face.box)
+                if f.track is not None:
+                    where = f"{f.track['start']}-{f.track['end']} s (shot {f.track['shot']})"
+                table.add_row(str(i), where, decision,
                               "-" if f.similarity is None else f"{f.similarity:.3f}",
                               "-" if f.margin is None else f"{f.margin:.3f}",
                               matches or "-")
@@ -350,7 +356,11 @@ def search_cmd(
         for col in ("similarity", "photo", "person"):
             table.add_column(col)
         for p in res.photos:
-            table.add_row(f"{p['similarity']:.3f}", str(p["path"]), str(p["person"] or "-"))
+            where = str(p["path"])
+            ranges = p.get("ranges")
+            if isinstance(ranges, list):
+                where += " at " + ", ".join(f"{r['start']}-{r['end']} s" for r in ranges)
+            table.add_row(f"{p['similarity']:.3f}", where, str(p["person"] or "-"))
         console.print(table)
 
     guarded(run)

@@ -27,7 +27,8 @@ from ..config import default_min_face
 from ..engine import FaceEngine
 from ..errors import FaceAtlasError
 from ..store import NewFace
-from ..video import Track, track_video
+from ..types import Detection, Embedding, Face, QualityReport
+from ..video import Track, probe, track_video
 from ..video.analyze import FrameWrap
 from .analysis import FileResult, thumbnail
 from .dates import photo_date
@@ -62,6 +63,40 @@ def track_face(track: Track, model: str) -> NewFace | None:
                    shot=int(track.shot))
 
 
+def is_video(path: str | os.PathLike[str]) -> bool:
+    """Whether the file holds a video (from its first bytes, not its name)."""
+    from .scan import classify
+
+    try:
+        return classify(os.fspath(path))[0] == "video"
+    except OSError:
+        return False
+
+
+def track_query_face(track: Track, model: str) -> Face | None:
+    """A track as one query face (for identification): the best face's box, landmarks and
+    quality with the track's aggregated embedding (None when nothing was embedded)."""
+    new = track_face(track, model)
+    if new is None or new.vector is None:
+        return None
+    return Face(Detection(new.box, new.landmarks, new.det_score),
+                Embedding(new.vector, model), QualityReport(new.quality))
+
+
+def video_tracks(engine: FaceEngine, path: str | os.PathLike[str],
+                 interval: float = VIDEO_INTERVAL) -> list[tuple[Track, Face]]:
+    """The face tracks of a video as found by indexing, each with its query face."""
+    info = probe(path)
+    min_face = getattr(engine.detector, "min_face", None) or \
+        default_min_face(info.width, info.height)
+    out = []
+    for track in track_video(path, engine, interval, min_face=min_face).tracks:
+        face = track_query_face(track, engine.model_id)
+        if face is not None:
+            out.append((track, face))
+    return out
+
+
 def analyze_video(engine: FaceEngine, path: str, known_hashes: frozenset[str] = frozenset(),
                   force: bool = False, interval: float = VIDEO_INTERVAL,
                   wrap: FrameWrap | None = None) -> FileResult:
@@ -82,8 +117,6 @@ def analyze_video(engine: FaceEngine, path: str, known_hashes: frozenset[str] = 
     if res.content_hash in known_hashes and not force:
         return res
     try:
-        from ..video import probe
-
         info = probe(path)
         min_face = getattr(engine.detector, "min_face", None) or \
             default_min_face(info.width, info.height)
