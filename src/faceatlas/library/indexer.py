@@ -54,7 +54,7 @@ import numpy as np
 from ..engine import FaceEngine
 from ..privacy.guard import OptOutGuard
 from ..store import CatalogError, ImageInfo, ImageRecord
-from ..video import Frame
+from ..video import VIDEO_EXTENSIONS, Frame
 from ..video.analyze import FrameWrap
 from .analysis import EngineSettings, FileResult, analyze_file, init_worker, worker_analyze
 from .core import Library
@@ -224,8 +224,9 @@ class Indexer:
             return False
         if reason is None:
             return True
-        if reason == "video" and self.videos:
-            self._video_paths.append(path)
+        if self.videos and (reason == "video" or (
+                reason == "empty" and os.path.splitext(path)[1].lower() in VIDEO_EXTENSIONS)):
+            self._video_paths.append(path)  # a zero-length "clip.mp4": a broken video
             return False
         self._skip(path, reason, detail, summary)
         return False
