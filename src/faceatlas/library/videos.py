@@ -3,7 +3,8 @@ faces are **tracks**.
 
 :func:`analyze_video` samples the video's frames every :data:`VIDEO_INTERVAL` seconds
 (plus the first frame of every shot and frames after fast motion:
-:func:`faceatlas.video.reader.sample_frames`), detects, embeds and tracks the faces
+:func:`faceatlas.video.reader.sample_frames`), detects (with the engine's non-face
+filter, as for photos), embeds and tracks the faces
 (:func:`faceatlas.video.track_video`; a track never crosses a shot cut), and keeps, per
 track, one catalog face (:class:`~faceatlas.store.NewFace`): the box, landmarks and
 thumbnail of its best-quality face, its quality, the track's aggregated embedding
@@ -90,7 +91,8 @@ def video_tracks(engine: FaceEngine, path: str | os.PathLike[str],
     min_face = getattr(engine.detector, "min_face", None) or \
         default_min_face(info.width, info.height)
     out = []
-    for track in track_video(path, engine, interval, min_face=min_face).tracks:
+    for track in track_video(path, engine, interval, min_face=min_face,
+                             checked=True).tracks:
         face = track_query_face(track, engine.model_id)
         if face is not None:
             out.append((track, face))
@@ -121,7 +123,7 @@ def analyze_video(engine: FaceEngine, path: str, known_hashes: frozenset[str] = 
         min_face = getattr(engine.detector, "min_face", None) or \
             default_min_face(info.width, info.height)
         result = track_video(path, engine, interval, min_face=min_face, crop=thumbnail,
-                             wrap=wrap)
+                             wrap=wrap, checked=True)
     except FaceAtlasError as exc:
         res.error = str(exc).removeprefix(f"{path}: ")
         return res

@@ -41,13 +41,14 @@ class VideoTracks:
 def track_video(path: str | os.PathLike[str], engine: FaceEngine, interval: float = 0.5,
                 min_face: int | None = None, embed: bool = True, tracker: Tracker | None = None,
                 progress: Callable[[int], None] | None = None, crop: Crop | None = None,
-                wrap: FrameWrap | None = None) -> VideoTracks:
+                wrap: FrameWrap | None = None, checked: bool = False) -> VideoTracks:
     """Detect (and with ``embed`` also embed and score) the faces of the frames that
     :func:`~faceatlas.video.reader.sample_frames` keeps at ``interval`` seconds (0: every
     frame) and link them into tracks. ``progress`` is called with each analysed frame's
     index; ``wrap`` wraps the frames (a progress bar, given the expected count); with
     ``crop`` each embedded face keeps its landmarks and a thumbnail (what the library
-    stores of a track's best face)."""
+    stores of a track's best face); ``checked`` drops detections the engine's non-face
+    filter rejects (as photo indexing does; anonymisation keeps every detection)."""
     info = probe(path)
     # a face unseen for 2.5 sampling steps has left (a shorter gap would end every track
     # between two sparse samples)
@@ -59,7 +60,8 @@ def track_video(path: str | os.PathLike[str], engine: FaceEngine, interval: floa
             else info.frames
         frames = wrap(iter(frames), max(expected, 1))
     for frame in frames:
-        dets = engine.detector.detect(frame.bgr, min_face)
+        dets = engine.detect(frame.bgr, min_face) if checked else \
+            engine.detector.detect(frame.bgr, min_face)
         if embed and dets:
             items = [TrackFace(frame.index, frame.time, f.detection.box, f.detection.score,
                                f.quality.score, f.embedding.vector,
