@@ -138,21 +138,22 @@ def test_identify_video_lists_tracks_with_times_and_decisions(built: Built) -> N
     assert sorted(got) == [("Person A", 0.0, 2.5, 0), ("Person B", 1.0, 2.0, 0)]
 
 
-def test_relations_count_people_in_the_same_shot_only(built: Built) -> None:
-    with Library.open(built.lib, create=False) as opened:
+def test_relations_count_people_in_the_same_shot_only(built: Built, tmp_path: Path) -> None:
+    lib = Path(shutil.copytree(built.lib, tmp_path / "lib"))
+    with Library.open(lib, create=False) as opened:
         source = CatalogOccurrences(opened.store)
-        graph = RelationGraph.from_occurrences(source.occurrences())
         a = opened.store.person_by_name("Person A")
         b = opened.store.person_by_name("Person B")
         assert a is not None and b is not None
         two = opened.store.image_by_path(str(built.clips / "two.mp4"))
         apart = opened.store.image_by_path(str(built.clips / "apart.mkv"))
         assert two is not None and apart is not None
-        # the indexed tracks are unassigned: link them as clustering/naming would
-        for f in opened.store.faces_of_image(two.id) + opened.store.faces_of_image(apart.id):
-            ref = (opened.store.faces_of_image(two.id)[0] if f.image_id == two.id
-                   else opened.store.faces_of_image(apart.id)[0])
-            opened.store.assign_faces([f.id], a.id if f.id == ref.id else b.id, "user")
+        # the indexed tracks are unassigned: link them as naming would (in both videos
+        # the first track is A's, the second B's: test_tracks_with_time_ranges...)
+        for video in (two, apart):
+            fa, fb = opened.store.faces_of_image(video.id)
+            opened.store.assign_faces([fa.id], a.id, "user")
+            opened.store.assign_faces([fb.id], b.id, "user")
         graph = RelationGraph.from_occurrences(source.occurrences())
         together = graph.photos_of(a.id) & graph.photos_of(b.id)
         assert together == {shot_photo_id(two.id, 0)}
