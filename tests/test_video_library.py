@@ -202,3 +202,21 @@ def test_cli_interval_is_the_library_default() -> None:
 
     assert CLI_INTERVAL == VIDEO_INTERVAL
     assert np.isfinite(VIDEO_INTERVAL)
+
+
+def test_cluster_takes_tracks_like_faces(built: Built, tmp_path: Path, engine: FaceEngine,
+                                        portraits: Path) -> None:
+    lib = Path(shutil.copytree(built.lib, tmp_path / "lib"))
+    out = CliRunner().invoke(app, ["cluster", "--library", str(lib), "--json"])
+    assert out.exit_code == 0, out.output
+    with Library.open(lib, create=False) as opened:
+        b = opened.store.person_by_name("Person B")
+        assert b is not None
+        for clip in ("two.mp4", "apart.mkv", "cut.mp4"):
+            rec = opened.store.image_by_path(str(built.clips / clip))
+            assert rec is not None
+            for f in opened.store.faces_of_image(rec.id):
+                assert f.person_id is not None  # every track joined a person
+                # B's tracks join the enrolled Person B; A's never do (A's may form a
+                # person of their own: person_a_2 in the clips vs person_a_1 enrolled)
+                assert (f.person_id == b.id) == (_who(lib, engine, portraits, f) == "B")
