@@ -220,3 +220,20 @@ def test_cluster_takes_tracks_like_faces(built: Built, tmp_path: Path, engine: F
                 # B's tracks join the enrolled Person B; A's never do (A's may form a
                 # person of their own: person_a_2 in the clips vs person_a_1 enrolled)
                 assert (f.person_id == b.id) == (_who(lib, engine, portraits, f) == "B")
+
+
+def test_moved_video_keeps_its_tracks_and_unchanged_is_not_decoded(
+        built: Built, tmp_path: Path, engine: FaceEngine) -> None:
+    lib = Path(shutil.copytree(built.lib, tmp_path / "lib"))
+    clips = Path(shutil.copytree(built.clips, tmp_path / "clips"))
+    with Library.open(lib, create=False) as opened:
+        first = Indexer(opened, workers=0, engine=engine).run([str(clips)])
+        assert first.new == 3 and first.videos == 3  # new paths: analysed
+        before = {f.id for f in opened.store.faces_of_image(
+            opened.store.image_by_path(str(clips / "two.mp4")).id)}  # type: ignore[union-attr]
+        (clips / "two.mp4").rename(clips / "renamed.mp4")
+        again = Indexer(opened, workers=0, engine=engine).run([str(clips)])
+        assert (again.moved, again.unchanged, again.videos) == (1, 2, 0)
+        rec = opened.store.image_by_path(str(clips / "renamed.mp4"))
+        assert rec is not None and rec.media == "video"
+        assert {f.id for f in opened.store.faces_of_image(rec.id)} == before

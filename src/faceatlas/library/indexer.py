@@ -189,7 +189,8 @@ class Indexer:
             self._video_paths = []
             images = [f.path for f in todo if self._is_image(f.path, summary)]
             results = self._results(images, frozenset(known - {""}))
-            shown = self.progress(results, len(images), "indexing") if self.progress else results
+            shown = self.progress(results, len(images), "indexing") \
+                if self.progress and images else results
             try:
                 for res in shown:
                     self._commit(res, summary)
