@@ -85,7 +85,9 @@ def odd_folder(tmp_path_factory: pytest.TempPathFactory,
 
 def _index(lib: Path, folder: Path, engine: FaceEngine):  # type: ignore[no-untyped-def]
     with Library.open(lib) as opened:
-        return Indexer(opened, workers=0, engine=engine).run([str(folder)])
+        # videos off: the headers-only clips are counted as skipped videos (with videos
+        # on they are broken videos, errors: tests/test_video_library.py)
+        return Indexer(opened, workers=0, engine=engine, videos=False).run([str(folder)])
 
 
 def test_every_file_is_accounted_for(odd_folder: tuple[Path, dict[str, str]], tmp_path: Path,

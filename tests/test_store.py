@@ -354,3 +354,18 @@ def test_catalog_state_and_conditional_changes(store: CatalogStore) -> None:
     assert user_face is not None and user_face.person_id == ada.id  # a user's link stays
     assert auto_face is not None and auto_face.person_id == real[-5]
     assert auto_face.assigned_by == "auto"
+
+
+def test_video_tracks_round_trip(store: CatalogStore, tmp_path: Path) -> None:
+    info = ImageInfo(**{**_info("/v/clip.mp4", "v").__dict__, "media": "video",
+                        "duration": 12.5})
+    track = NewFace(**{**_face(1).__dict__, "t_start": 1.0, "t_end": 4.5, "shot": 2})
+    saved = store.save_image(info, [track])
+    img = store.get_image(saved.image_id)
+    assert img is not None and img.media == "video" and img.duration == 12.5
+    face = store.get_face(saved.face_ids[0])
+    assert face is not None and (face.t_start, face.t_end, face.shot) == (1.0, 4.5, 2)
+    store.snapshot(tmp_path / "copy.sqlite")
+    with SQLiteStore(tmp_path / "copy.sqlite") as copy:
+        copied = copy.get_face(saved.face_ids[0])
+        assert copied is not None and copied.shot == 2

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 ENROLL_MIN_QUALITY_TEXT = "0.5"
 #: Shown in ``identify --help``; tests check it is the library's IDENTIFY_MARGIN.
 IDENTIFY_MARGIN_TEXT = "0.125"
+#: faceatlas.library.videos.VIDEO_INTERVAL, without importing the library (a test checks)
+VIDEO_INTERVAL = 0.5
 INTERRUPTED = "interrupted; what was indexed is kept, run the command again to resume"
 
 FarOpt = typer.Option(None, "--far", help="Decide at the threshold calibrated at this "
@@ -90,6 +92,12 @@ def index(
                                 help="Worker processes decoding and analysing photos."),
     album: str | None = typer.Option(None, "--album", help="Album name for these photos "
                                      "(default: each photo's folder name)."),
+    videos: bool = typer.Option(True, "--videos/--no-videos", help="Index videos too (mp4, "
+                                "mov, m4v, mkv, webm, avi): each person in each shot "
+                                "becomes one face track with its time range."),
+    video_interval: float = typer.Option(VIDEO_INTERVAL, "--video-interval", min=0.0,
+                                         help="Seconds between the sampled frames of a "
+                                         "video (0: every frame)."),
     as_json: bool = JsonOption,
     min_face: int = MinFaceOpt,
     check_faces: bool = CheckFacesOpt,
@@ -100,9 +108,9 @@ def index(
                                    "(faceatlas[ray]) with --workers actors: 'local' starts "
                                    "Ray here, 'auto' or HOST:PORT joins a cluster."),
 ) -> None:
-    """Index photo folders into the library: new and changed photos are analysed,
-    unchanged ones skipped, moved ones recognised, deleted ones removed. Safe to stop
-    (Ctrl-C) and run again."""
+    """Index photo (and video) folders into the library: new and changed files are
+    analysed, unchanged ones skipped, moved ones recognised, deleted ones removed. Safe
+    to stop (Ctrl-C) and run again."""
 
     def run() -> IndexSummary:
         from ..library import Indexer, Library
@@ -112,7 +120,8 @@ def index(
                                   check_faces=check_faces)
         settings.validate()
         with Library.open(library) as lib:
-            summary = Indexer(lib, settings, workers, album, progress=track, ray=ray).run(
+            summary = Indexer(lib, settings, workers, album, progress=track, videos=videos,
+                              video_interval=video_interval, ray=ray).run(
                 [str(p) for p in paths])
             stats = lib.store.stats()
             checks = [c.to_dict() for c in lib.vectors.checks.values()]
@@ -169,6 +178,9 @@ def _print_summary(s: IndexSummary, stats: dict[str, int], root: Path) -> None:
         err_console.print(f"... and {len(s.notes) - 5} more notes (see --json)")
     if s.pending:
         err_console.print(f"{s.pending} file(s) not reached; run the command again")
+    if s.videos:
+        console.print(f"{s.videos} video(s): {s.tracks} face track(s) from "
+                      f"{s.video_frames} sampled frames", highlight=False)
     console.print(f"library {root}: {stats['images']} photos ({stats['ok']} with faces), "
                   f"{stats['faces']} faces, {stats['people']} people", highlight=False)
     if s.nonfaces:
@@ -238,8 +250,9 @@ def _images(paths: list[Path]) -> list[str]:
 
 
 def identify_cmd(
-    images: list[Path] = typer.Argument(..., help="Photos (or folders of photos) whose "
-                                        "faces to identify."),
+    images: list[Path] = typer.Argument(..., help="Photos or videos (or folders of them) "
+                                        "whose faces to identify; a video's faces are "
+                                        "tracks with their times."),
     library: Path | None = LibraryOpt,
     top_k: int = typer.Option(5, "--top-k", min=1, help="People listed per face."),
     fpir: float | None = typer.Option(None, "--fpir", help="Decide at the 1:N threshold "
@@ -285,15 +298,20 @@ def identify_cmd(
         for res in results:
             t = res.threshold
             fpir_text = f"FPIR {t.fpir:g}" if t.fpir is not None else "FPIR unknown"
-            table = Table(title=f"{len(res.faces)} face(s) in {res.image} (threshold "
+            what = "face track(s)" if res.kind == "video" else "face(s)"
+            table = Table(title=f"{len(res.faces)} {what} in {res.image} (threshold "
                           f"{t.value:.3f}, {fpir_text}, {t.gallery_size} template(s))")
-            for col in ("#", "box (x, y, w, h)", "decision", "similarity", "margin",
+            for col in ("#", "time" if res.kind == "video" else "box (x, y, w, h)",
+                        "decision", "similarity", "margin",
                         "best matches"):
                 table.add_column(col)
             for i, f in enumerate(res.faces):
                 matches = ", ".join(f"{m.person} {m.similarity:.3f}" for m in f.matches)
                 decision = f.decision if not f.reason else f"{f.decision} ({f.reason})"
-                table.add_row(str(i), ", ".join(f"{v:.0f}" for v in f.face.box), decision,
+                where = ", ".join(f"{v:.0f}" for v in f.face.box)
+                if f.track is not None:
+                    where = f"{f.track['start']}-{f.track['end']} s (shot {f.track['shot']})"
+                table.add_row(str(i), where, decision,
                               "-" if f.similarity is None else f"{f.similarity:.3f}",
                               "-" if f.margin is None else f"{f.margin:.3f}",
                               matches or "-")
@@ -342,7 +360,11 @@ def search_cmd(
         for col in ("similarity", "photo", "person"):
             table.add_column(col)
         for p in res.photos:
-            table.add_row(f"{p['similarity']:.3f}", str(p["path"]), str(p["person"] or "-"))
+            where = str(p["path"])
+            ranges = p.get("ranges")
+            if isinstance(ranges, list):
+                where += " at " + ", ".join(f"{r['start']}-{r['end']} s" for r in ranges)
+            table.add_row(f"{p['similarity']:.3f}", where, str(p["person"] or "-"))
         console.print(table)
 
     guarded(run)

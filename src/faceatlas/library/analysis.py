@@ -101,6 +101,9 @@ class FileResult:
     error: str | None = None
     skipped: str | None = None        # a key of scan.SKIP_REASONS: not a photo to index
     notes: list[str] = field(default_factory=list)  # decoder warnings, preview, RAW...
+    media: str = "photo"              # "video": faces are tracks (library.videos)
+    duration: float | None = None     # seconds, videos only
+    frames: tuple[int, int] = (0, 0)  # videos: frames analysed, frames decoded
 
 
 def content_hash(data: bytes) -> str:

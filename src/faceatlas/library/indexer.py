@@ -19,6 +19,11 @@ One run:
 6. **save** the vector indexes. They are derived data: if the run dies before this, the
    next opening finds them out of date and repairs them from the catalog.
 
+**Videos** (when ``videos`` is on, the default) are found by content like photos and
+analysed after the photos, one at a time in this process (the frames of one video are
+what the cores work on), each with its own progress display: their faces are tracks
+(:mod:`.videos`). An undecodable video is one error of the run, which goes on.
+
 Every file met is accounted for: ``files_seen`` is the sum of new, changed, moved,
 unchanged, errors, skipped (by reason, :data:`~faceatlas.library.scan.SKIP_REASONS`: not
 an image, unsupported format, too small, video, empty, hidden) and ``pending`` (files an
@@ -44,22 +49,27 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ..engine import FaceEngine
 from ..privacy.guard import OptOutGuard
 from ..store import CatalogError, ImageInfo, ImageRecord, StaleCatalogError
+from ..video import VIDEO_EXTENSIONS, Frame
+from ..video.analyze import FrameWrap
 from .analysis import EngineSettings, FileResult, analyze_file, init_worker, worker_analyze
 from .core import Library
 from .notface import screen_not_faces
 from .scan import SKIP_REASONS, FoundFile, classify, os_error_message, scan
+from .videos import VIDEO_INTERVAL, analyze_video
 
 #: Runs with at most this many files to analyse skip the worker processes (whose start
 #: costs more than the work).
 IN_PROCESS_MAX = 2
 #: ``wrap(items, total, description)`` — a progress display around an iterator.
-Progress = Callable[[Iterable[FileResult], int, str], Iterable[FileResult]]
+#: (Also wraps the sampled frames of each video.)
+Progress = Callable[[Iterable[Any], int, str], Iterable[Any]]
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -88,6 +98,9 @@ class IndexSummary:
     skipped_files: list[dict[str, str]] = field(default_factory=list)  # path, reason, detail
     notes: list[dict[str, str]] = field(default_factory=list)          # path, note
     pending: int = 0                  # files not reached (interrupted or stopped run)
+    videos: int = 0                   # videos analysed (counted in new/changed too)
+    tracks: int = 0                   # face tracks stored from them (counted in faces)
+    video_frames: int = 0             # frames analysed in them
 
     @property
     def skipped(self) -> dict[str, int]:
@@ -110,7 +123,8 @@ class IndexSummary:
                 "skipped_files": self.skipped_files, "notes": self.notes,
                 "interrupted": self.interrupted, "stopped": self.stopped,
                 "analysed": self.analysed, "refused": self.refused,
-                "nonfaces": self.nonfaces,
+                "nonfaces": self.nonfaces, "videos": self.videos, "tracks": self.tracks,
+                "video_frames": self.video_frames,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -122,7 +136,10 @@ class Indexer:
         settings: engine options for the workers.
         workers: worker processes; 0 analyses in this process (with ``engine`` if given).
         album: album name for every file of the run (default: each file's folder name).
-        progress: wraps the stream of results for display (e.g. a Rich progress bar).
+        progress: wraps the stream of results for display (e.g. a Rich progress bar); also
+            the sampled frames of each video.
+        videos: index videos (their faces become tracks); off: they are skipped.
+        video_interval: seconds between the sampled frames of a video.
         ray: analyse on a Ray cluster (``local``, ``auto`` or an address) with ``workers``
             actors instead of local processes (:mod:`faceatlas.library.ray_ingest`).
     """
@@ -130,8 +147,12 @@ class Indexer:
     def __init__(self, library: Library, settings: EngineSettings | None = None,
                  workers: int = 1, album: str | None = None,
                  progress: Progress | None = None, engine: FaceEngine | None = None,
+                 videos: bool = True, video_interval: float = VIDEO_INTERVAL,
                  ray: str | None = None) -> None:
         self.library = library
+        self.videos = videos
+        self.video_interval = video_interval
+        self._video_paths: list[str] = []
         self.store = library.store
         self.settings = settings or EngineSettings()
         self.workers = max(0, workers)
@@ -190,9 +211,11 @@ class Indexer:
         try:
             for path, message in found.errors:
                 self._error(path, message, summary)
+            self._video_paths = []
             images = [f.path for f in todo if self._is_image(f.path, summary)]
             results = self._results(images, frozenset(known - {""}))
-            shown = self.progress(results, len(images), "indexing") if self.progress else results
+            shown = self.progress(results, len(images), "indexing") \
+                if self.progress and images else results
             try:
                 for res in shown:
                     self._commit(res, summary)
@@ -200,6 +223,7 @@ class Indexer:
                 close = getattr(results, "close", None)
                 if close is not None:
                     close()
+            self._index_videos(frozenset(known - {""}), summary)
             self._delete_missing(summary)
         except KeyboardInterrupt:
             summary.interrupted = True
@@ -226,8 +250,32 @@ class Indexer:
             return False
         if reason is None:
             return True
+        if self.videos and (reason == "video" or (
+                reason == "empty" and os.path.splitext(path)[1].lower() in VIDEO_EXTENSIONS)):
+            self._video_paths.append(path)  # a zero-length "clip.mp4": a broken video
+            return False
         self._skip(path, reason, detail, summary)
         return False
+
+    def _index_videos(self, known: frozenset[str], summary: IndexSummary) -> None:
+        """Analyse and commit the videos found, one at a time, each with its progress."""
+        if not self._video_paths:
+            return
+        engine = self._engine or self.settings.build()
+        for n, path in enumerate(self._video_paths, start=1):
+            label = f"video {n}/{len(self._video_paths)} {os.path.basename(path)}"
+            wrap = None if self.progress is None else _frame_wrap(self.progress, label)
+            res = analyze_video(engine, path, known, False, self.video_interval, wrap)
+            queued = len(self._queue)
+            self._commit(res, summary)
+            if len(self._queue) > queued:  # known bytes but not a move: analyse it fully
+                self._queue.pop()
+                res = analyze_video(engine, path, known, True, self.video_interval, wrap)
+                self._commit(res, summary)
+            if res.analyzed and res.error is None:
+                summary.videos += 1
+                summary.tracks += len(res.faces)
+                summary.video_frames += res.frames[0]
 
     def _skip(self, path: str, reason: str, detail: str, summary: IndexSummary) -> None:
         stored = self._existing.get(path)
@@ -282,7 +330,8 @@ class Indexer:
                          width=res.width, height=res.height, taken_at=res.taken_at,
                          taken_at_source=res.taken_at_source,  # type: ignore[arg-type]
                          gps_lat=res.gps_lat, gps_lon=res.gps_lon,
-                         status=status, error=error)  # type: ignore[arg-type]
+                         status=status, error=error,  # type: ignore[arg-type]
+                         media=res.media, duration=res.duration)  # type: ignore[arg-type]
 
     def _error(self, path: str, message: str, summary: IndexSummary,
                res: FileResult | None = None) -> None:
@@ -379,3 +428,12 @@ class Indexer:
         if gone:
             self.library.vectors.remove(self.store.delete_images(gone))
             summary.deleted += len(gone)
+
+
+def _frame_wrap(progress: Progress, label: str) -> FrameWrap:
+    """The progress display of one video's sampled frames."""
+
+    def wrap(frames: Iterator[Frame], total: int) -> Iterable[Frame]:
+        return progress(frames, total, label)
+
+    return wrap

@@ -9,7 +9,13 @@
   an open-set (1:N) decision at a target FPIR, with a margin over the runner-up and a
   size/quality gate on the query face; per face it returns the top-k people, the
   decision (a name, or ``unknown`` with a reason), the similarity and the margin.
-* :func:`search` finds the library photos holding the face of an image, best first.
+* :func:`search` finds the library photos holding the face of an image, best first; a
+  video is one item (``kind`` ``video``) with the time ranges of its matching tracks.
+
+A video given to :func:`identify_many` is tracked as indexing does
+(:mod:`.videos`): each track (one person in one shot) is one query face, its embedding
+the track's aggregate, and gets the same open-set decision as a face of a photo, with
+its time range.
 
 Filters (:class:`~faceatlas.store.FaceFilter`) become the ``allowed`` id set of the
 vector search, which picks pre- or post-filtering itself.
@@ -35,6 +41,7 @@ from .analysis import EngineSettings
 from .core import Library
 from .indexer import Indexer
 from .scan import absolute
+from .videos import VIDEO_INTERVAL, is_video, video_tracks
 
 #: Default minimum quality of an enrolment face.
 ENROLL_MIN_QUALITY = 0.5
@@ -221,9 +228,10 @@ class FaceIdentity:
     similarity: float | None = None
     margin: float | None = None
     reason: str = ""
+    track: dict[str, object] | None = None   # video: track, shot, start, end (s), faces
 
     def to_dict(self) -> dict[str, object]:
-        return {"box": [round(float(v), 2) for v in self.face.box],
+        return {**(self.track or {}), "box": [round(float(v), 2) for v in self.face.box],
                 "quality": round(float(self.face.quality.score), 4),
                 "matches": [{"person": m.person, "person_id": m.person_id,
                              "similarity": round(m.similarity, 6)} for m in self.matches],
@@ -345,10 +353,12 @@ class IdentifyResult:
     threshold: OpenSetThreshold
     margin: float
     faces: list[FaceIdentity]
+    kind: str = "photo"     # "video": each face is a track, with its time range
 
     def to_dict(self) -> dict[str, object]:
         t = self.threshold
-        return {"image": self.image, "model": self.model, "threshold": round(t.value, 6),
+        return {"image": self.image, "kind": self.kind, "model": self.model,
+                "threshold": round(t.value, 6),
                 "fpir": t.fpir, "threshold_source": t.source, "gallery_size": t.gallery_size,
                 "margin_required": self.margin,
                 **({"note": t.note} if t.note else {}),
@@ -358,15 +368,28 @@ class IdentifyResult:
 def identify_many(library: Library, engine: FaceEngine,
                   images: Sequence[str | os.PathLike[str]], top_k: int = 5,
                   threshold: float | None = None, fpir: float | None = None,
-                  flt: FaceFilter | None = None, margin: float | None = None
-                  ) -> list[IdentifyResult]:
-    """:func:`identify` for several images (the templates are built once), in order."""
+                  flt: FaceFilter | None = None, margin: float | None = None,
+                  video_interval: float = VIDEO_INTERVAL) -> list[IdentifyResult]:
+    """:func:`identify` for several images (the templates are built once), in order. A
+    video gives one identification per track (see the module)."""
     if top_k < 1:
         raise FaceAtlasError("--top-k must be at least 1")
     g = identify_gallery(library, engine.model_id, fpir, threshold, flt, margin)
-    return [IdentifyResult(str(image), g.model, g.threshold, g.margin,
-                           g.identify_faces(_query_faces(engine, image), top_k))
-            for image in images]
+    out = []
+    for image in images:
+        if not isinstance(image, (str, os.PathLike)) or not is_video(image):
+            out.append(IdentifyResult(str(image), g.model, g.threshold, g.margin,
+                                      g.identify_faces(_query_faces(engine, image), top_k)))
+            continue
+        tracks = video_tracks(engine, image, video_interval)
+        idents = g.identify_faces([face for _, face in tracks], top_k)
+        for (track, _), ident in zip(tracks, idents, strict=True):
+            ident.track = {"track": track.id, "shot": track.shot,
+                           "start": round(track.start, 3), "end": round(track.end, 3),
+                           "frames": len(track.faces)}
+        out.append(IdentifyResult(str(image), g.model, g.threshold, g.margin, idents,
+                                  kind="video"))
+    return out
 
 
 def identify(library: Library, engine: FaceEngine, image: str | os.PathLike[str],
@@ -438,8 +461,36 @@ def search(library: Library, engine: FaceEngine, image: str | os.PathLike[str],
         if rec is None:
             continue
         person = people.get(face.person_id) if face.person_id is not None else None
-        photos.append({"path": rec.path, "similarity": round(sim, 6), "face_id": fid,
-                       "box": [round(float(v), 2) for v in face.box],
-                       "person": person_label(person) if person else None,
-                       "album": rec.album, "taken_at": rec.taken_at})
+        item: dict[str, object] = {
+            "path": rec.path, "kind": rec.media, "similarity": round(sim, 6), "face_id": fid,
+            "box": [round(float(v), 2) for v in face.box],
+            "person": person_label(person) if person else None,
+            "album": rec.album, "taken_at": rec.taken_at}
+        if rec.media == "video":
+            item["duration"] = rec.duration
+            item["ranges"] = video_ranges(library, model, rec.id, query.embedding.vector,
+                                          t.value, allowed)
+        photos.append(item)
     return SearchResult(str(image), model, t, query, photos)
+
+
+def video_ranges(library: Library, model: str, image_id: int, query: np.ndarray,
+                 threshold: float, allowed: np.ndarray | None = None
+                 ) -> list[dict[str, object]]:
+    """The time ranges (seconds) of the tracks of a video that match ``query`` at
+    ``threshold``, in time order: ``{"start", "end", "similarity", "shot", "face_id"}``."""
+    store = library.store
+    tracks = {f.id: f for f in store.faces_of_image(image_id) if f.t_start is not None}
+    ids = [i for i in sorted(tracks) if allowed is None or bool(np.isin(i, allowed))]
+    out: list[tuple[float, int, dict[str, object]]] = []
+    for fids, vecs in store.embeddings(model, ids):
+        sims = vecs @ np.asarray(query, np.float32)
+        for fid, sim in zip(fids.tolist(), sims.tolist(), strict=True):
+            f = tracks[int(fid)]
+            start = float(f.t_start or 0.0)
+            if sim >= threshold:
+                out.append((start, int(fid), {
+                    "start": round(start, 3), "end": round(float(f.t_end or 0.0), 3),
+                    "similarity": round(float(sim), 6), "shot": f.shot,
+                    "face_id": int(fid)}))
+    return [r for _, _, r in sorted(out, key=lambda x: (x[0], x[1]))]

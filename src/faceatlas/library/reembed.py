@@ -97,7 +97,9 @@ def reembed(library: Library, recognizer: Recognizer, drop_old: bool = False,
         result.already += len(faces) - len(todo)
         if not todo:
             continue
-        bgr, why = _photo(rec)
+        bgr, why = (None, "a video: its tracks' embeddings are aggregates over frames; "
+                    "index the video again with the new recognizer") \
+            if rec.media == "video" else _photo(rec)
         if bgr is None:
             result.skipped += len(todo)
             result.skipped_photos.append({"path": rec.path, "reason": why})

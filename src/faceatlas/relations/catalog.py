@@ -8,6 +8,11 @@ faces or forgotten people. Long-lived processes keep it current with the
 
 :class:`CatalogOccurrences` works with any :class:`~faceatlas.store.CatalogStore`; on the
 shipped :class:`~faceatlas.store.SQLiteStore` it reads every triple in one query.
+
+A **video** counts once per shot, not once per file: two people are together when they
+are in the same shot. Each shot of a video is an occurrence "photo" of its own, with the
+negative id :func:`shot_photo_id` (``-(image_id * SHOTS_PER_VIDEO + shot + 1)``); its
+path is the video's, followed by ``#shot=N``.
 """
 
 from __future__ import annotations
@@ -24,9 +29,28 @@ from ..store import CatalogStore, SQLiteStore, open_store
 from ..store.base import ESTIMATED_DATE_SOURCES, ImageRecord
 from .occurrences import Occurrence, as_time
 
-_SQL = ("SELECT f.image_id, f.person_id, i.taken_at, i.mtime_ns, i.taken_at_source "
+#: Room for shot numbers in the occurrence id of a video shot (:func:`shot_photo_id`).
+SHOTS_PER_VIDEO = 1_000_000
+
+_SQL = ("SELECT f.image_id, f.person_id, i.taken_at, i.mtime_ns, i.taken_at_source, f.shot "
         "FROM faces f JOIN images i ON i.id = f.image_id JOIN people p ON p.id = f.person_id "
         "WHERE f.person_id IS NOT NULL{hidden} ORDER BY f.image_id, f.person_id")
+
+
+def shot_photo_id(image_id: int, shot: int | None) -> int:
+    """The occurrence "photo" id of a face: its image id, or for a face track of a video
+    (``shot`` not None) the negative id of that video's shot."""
+    if shot is None:
+        return int(image_id)
+    return -(int(image_id) * SHOTS_PER_VIDEO + int(shot) + 1)
+
+
+def shot_of(photo_id: int) -> tuple[int, int | None]:
+    """``(image id, shot)`` of an occurrence photo id (shot None for a photo)."""
+    if photo_id >= 0:
+        return int(photo_id), None
+    key = -int(photo_id) - 1
+    return key // SHOTS_PER_VIDEO, key % SHOTS_PER_VIDEO
 
 
 def _image_time(taken_at: str | None, mtime_ns: int) -> datetime:
@@ -82,25 +106,26 @@ class CatalogOccurrences:
                 if img is None:
                     continue
                 if _estimated(img.taken_at_source):
-                    self.estimated_photos.add(face.image_id)
+                    self.estimated_photos.add(shot_photo_id(face.image_id, face.shot))
                     if self.exact_dates:
                         continue
-                yield Occurrence(face.image_id, person.id,
+                yield Occurrence(shot_photo_id(face.image_id, face.shot), person.id,
                                  _image_time(img.taken_at, img.mtime_ns))
 
     def _sqlite_occurrences(self, store: SQLiteStore) -> Iterator[Occurrence]:
         sql = _SQL.format(hidden="" if self.include_hidden else " AND p.hidden = 0")
         cache: dict[tuple[str | None, int], datetime] = {}
-        for image_id, person_id, taken_at, mtime_ns, src in store.connection.execute(sql):
+        for image_id, person_id, taken_at, mtime_ns, src, shot in store.connection.execute(
+                sql):
             if _estimated(src):
-                self.estimated_photos.add(image_id)
+                self.estimated_photos.add(shot_photo_id(image_id, shot))
                 if self.exact_dates:
                     continue
             key = (taken_at, mtime_ns)
             t = cache.get(key)
             if t is None:
                 t = cache[key] = _image_time(taken_at, mtime_ns)
-            yield Occurrence(image_id, person_id, t)
+            yield Occurrence(shot_photo_id(image_id, shot), person_id, t)
 
     def person_names(self) -> Mapping[int, str]:
         return self._names
@@ -119,9 +144,10 @@ class CatalogOccurrences:
     def photo_paths(self, photo_ids: Sequence[int]) -> dict[int, str]:
         out = {}
         for pid in photo_ids:
-            img = self.store.get_image(int(pid))
+            image_id, shot = shot_of(int(pid))
+            img = self.store.get_image(image_id)
             if img is not None:
-                out[int(pid)] = img.path
+                out[int(pid)] = img.path if shot is None else f"{img.path}#shot={shot}"
         return out
 
 

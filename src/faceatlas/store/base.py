@@ -15,6 +15,11 @@ Data model (one row per...):
 * **face** — one detected face of an image: box, five landmarks, detector score,
   quality (with its cues), a small JPEG thumbnail, and an optional link to a person
   (``assigned_by`` ``"user"`` for enrolments and corrections, ``"auto"`` for clustering).
+  In a **video** (``media='video'``, with its ``duration``) a face row is one *track*:
+  one person in one shot, with its time range (``t_start``, ``t_end``, seconds) and
+  ``shot``; its box, landmarks and thumbnail are those of the track's best-quality
+  face and its embedding is the track's quality-weighted mean. Nothing else of the
+  video's frames is stored.
 * **embedding** — the vector of a face for one recognition model; several models may
   coexist and are never mixed.
 * **person** — name (unique, case-insensitive, may be empty for unnamed clusters), notes,
@@ -42,6 +47,8 @@ import numpy as np
 from ..errors import FaceAtlasError, NotFoundError
 
 ImageStatus = Literal["ok", "noface", "error"]
+#: What an image row holds: a photo, or a video whose faces are tracks.
+MediaKind = Literal["photo", "video"]
 AssignedBy = Literal["auto", "user"]
 
 #: Decision kinds written by faceatlas; other stages may add their own strings.
@@ -72,6 +79,8 @@ class ImageInfo:
     gps_lon: float | None = None
     status: ImageStatus = "ok"
     error: str | None = None
+    media: MediaKind = "photo"
+    duration: float | None = None   # seconds, videos only
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +104,9 @@ class NewFace:
     thumbnail: bytes | None = None                  # JPEG, ~64 px
     model: str = ""                                 # embedding model id
     vector: np.ndarray | None = None                # (dim,) float32, unit norm
+    t_start: float | None = None                    # video track: first seen (s)
+    t_end: float | None = None                      # video track: last seen (s)
+    shot: int | None = None                         # video track: shot number
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +122,9 @@ class FaceRecord:
     quality_components: dict[str, float]
     person_id: int | None
     assigned_by: AssignedBy | None
+    t_start: float | None = None    # video tracks: time range (s) and shot; None in photos
+    t_end: float | None = None
+    shot: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

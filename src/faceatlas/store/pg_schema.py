@@ -150,7 +150,18 @@ CREATE TRIGGER rev_decision_changed AFTER INSERT OR DELETE ON decisions
     FOR EACH ROW EXECUTE FUNCTION faceatlas_bump(0, 1);
 """
 
+#: Videos in the library (the SQLite schema's V7_VIDEO_TRACKS): an image row is a photo or
+#: a video (with its duration); a face row of a video is one track (time range, shot).
+PG_V3_VIDEO_TRACKS = """
+ALTER TABLE images ADD COLUMN media TEXT NOT NULL DEFAULT 'photo'
+    CHECK (media IN ('photo', 'video'));
+ALTER TABLE images ADD COLUMN duration DOUBLE PRECISION;
+ALTER TABLE faces ADD COLUMN t_start DOUBLE PRECISION;
+ALTER TABLE faces ADD COLUMN t_end DOUBLE PRECISION;
+ALTER TABLE faces ADD COLUMN shot INTEGER
+"""
+
 #: Migration scripts, in order; the catalog's version is the number applied.
-PG_MIGRATIONS: tuple[str, ...] = (PG_V1, PG_V2_GENERATION)
+PG_MIGRATIONS: tuple[str, ...] = (PG_V1, PG_V2_GENERATION, PG_V3_VIDEO_TRACKS)
 
 PG_SCHEMA_VERSION = len(PG_MIGRATIONS)

@@ -59,9 +59,10 @@ from .base import (
 from .pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
 
 _IMAGE_COLS = ("id, path, folder, album, content_hash, size, mtime_ns, width, height, taken_at, "
-               "taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at")
+               "taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at, media, "
+               "duration")
 _FACE_COLS = ("id, image_id, box_x, box_y, box_w, box_h, landmarks, det_score, quality, "
-              "quality_components, person_id, assigned_by")
+              "quality_components, person_id, assigned_by, t_start, t_end, shot")
 _MIGRATION_LOCK = 0x6661636561746C31   # advisory lock keys ("faceatl1", "faceatl2")
 _INDEX_LOCK = 0x6661636561746C32
 URL_PREFIXES = ("postgresql://", "postgres://")
@@ -218,11 +219,12 @@ class PostgresStore:
     @staticmethod
     def _image(row: Sequence[Any]) -> ImageRecord:
         (id_, path, folder, album, h, size, mtime, w, ht, taken, src, lat, lon, status, err,
-         n, at) = row
+         n, at, media, duration) = row
         return ImageRecord(id=id_, path=path, folder=folder, album=album, content_hash=h,
                            size=size, mtime_ns=mtime, width=w, height=ht, taken_at=taken,
                            taken_at_source=src, gps_lat=lat, gps_lon=lon, status=status,
-                           error=err, face_count=n, indexed_at=at)
+                           error=err, face_count=n, indexed_at=at, media=media,
+                           duration=duration)
 
     def get_image(self, image_id: int) -> ImageRecord | None:
         rows = self._query(f"SELECT {_IMAGE_COLS} FROM images WHERE id = %s", (image_id,))
@@ -266,8 +268,8 @@ class PostgresStore:
 
     _INSERT_IMAGE = ("INSERT INTO images (path, folder, album, content_hash, size, mtime_ns, "
                      "width, height, taken_at, taken_at_source, gps_lat, gps_lon, status, "
-                     "error, face_count, indexed_at) VALUES "
-                     "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ")
+                     "error, face_count, indexed_at, media, duration) VALUES "
+                     "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ")
 
     def save_image(self, info: ImageInfo, faces: Sequence[NewFace],
                    expect_generation: int | None = None) -> SaveResult:
@@ -275,7 +277,8 @@ class PostgresStore:
         with self._tx(state=expect_generation is not None) as c:
             if expect_generation is not None:
                 self._expect(c, generation=expect_generation)
-            values = (*self._info_values(info), len(faces), _now())
+            values = (*self._info_values(info), len(faces), _now(), info.media,
+                      info.duration)
             removed: list[int] = []
             row = c.execute(self._INSERT_IMAGE + "ON CONFLICT (path) DO NOTHING RETURNING id",
                             values).fetchone()
@@ -291,8 +294,8 @@ class PostgresStore:
                 c.execute(
                     "UPDATE images SET path=%s, folder=%s, album=%s, content_hash=%s, size=%s, "
                     "mtime_ns=%s, width=%s, height=%s, taken_at=%s, taken_at_source=%s, "
-                    "gps_lat=%s, gps_lon=%s, status=%s, error=%s, face_count=%s, indexed_at=%s "
-                    "WHERE id=%s", (*values, image_id))
+                    "gps_lat=%s, gps_lon=%s, status=%s, error=%s, face_count=%s, indexed_at=%s, "
+                    "media=%s, duration=%s WHERE id=%s", (*values, image_id))
             face_ids = [self._insert_face(c, image_id, f) for f in faces]
             generation = int(c.execute("SELECT generation FROM catalog_state WHERE id = 1"
                                        ).fetchone()[0])
@@ -303,10 +306,11 @@ class PostgresStore:
         lm = np.asarray(f.landmarks, np.float32).reshape(10)
         face_id = int(c.execute(
             "INSERT INTO faces (image_id, box_x, box_y, box_w, box_h, landmarks, det_score, "
-            "quality, quality_components, thumbnail) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-            "RETURNING id",
+            "quality, quality_components, thumbnail, t_start, t_end, shot) VALUES "
+            "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
             (image_id, *(float(v) for v in f.box), lm.tobytes(), float(f.det_score),
-             float(f.quality), json.dumps(f.quality_components), f.thumbnail)).fetchone()[0])
+             float(f.quality), json.dumps(f.quality_components), f.thumbnail, f.t_start,
+             f.t_end, f.shot)).fetchone()[0])
         if f.vector is not None:
             vec = np.asarray(f.vector, np.float32).reshape(-1)
             c.execute("INSERT INTO embeddings (face_id, model, dim, vector) "
@@ -317,7 +321,7 @@ class PostgresStore:
         with self._tx(state=False) as c:
             row = c.execute(self._INSERT_IMAGE + "ON CONFLICT (path) DO NOTHING RETURNING id",
                             (*self._info_values(info)[:12], "error", info.error, 0,
-                             _now())).fetchone()
+                             _now(), info.media, info.duration)).fetchone()
             if row is not None:
                 return int(row[0])
             image_id, status = c.execute("SELECT id, status FROM images WHERE path = %s "
@@ -350,11 +354,11 @@ class PostgresStore:
     # -- faces -------------------------------------------------------------------------
     @staticmethod
     def _face(row: Sequence[Any]) -> FaceRecord:
-        (id_, image_id, x, y, w, h, lm, det, q, comps, person, by) = row
+        (id_, image_id, x, y, w, h, lm, det, q, comps, person, by, t0, t1, shot) = row
         return FaceRecord(id=id_, image_id=image_id, box=(x, y, w, h),
                           landmarks=np.frombuffer(bytes(lm), np.float32).reshape(5, 2),
                           det_score=det, quality=q, quality_components=json.loads(comps),
-                          person_id=person, assigned_by=by)
+                          person_id=person, assigned_by=by, t_start=t0, t_end=t1, shot=shot)
 
     def get_face(self, face_id: int) -> FaceRecord | None:
         rows = self._query(f"SELECT {_FACE_COLS} FROM faces WHERE id = %s", (face_id,))

@@ -190,7 +190,22 @@ CREATE TRIGGER rev_decision_deleted AFTER DELETE ON decisions BEGIN
     UPDATE catalog_state SET revision = revision + 1 WHERE id = 1; END
 """
 
+
+#: Videos in the library (faceatlas.library.videos): an image row is a photo or a video
+#: (with its duration in seconds); a face row of a video is one *track* (one person in
+#: one shot): its time range in seconds and its shot number, its box, landmarks and
+#: thumbnail those of the track's best-quality face, its embedding the track's aggregate.
+V7_VIDEO_TRACKS = """
+ALTER TABLE images ADD COLUMN media TEXT NOT NULL DEFAULT 'photo'
+    CHECK (media IN ('photo', 'video'));
+ALTER TABLE images ADD COLUMN duration REAL;
+ALTER TABLE faces ADD COLUMN t_start REAL;
+ALTER TABLE faces ADD COLUMN t_end REAL;
+ALTER TABLE faces ADD COLUMN shot INTEGER
+"""
+
 #: Migration scripts, in order; the catalog's version is the number applied.
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3_NOT_FACE, V4_DATE_SOURCES, V6_GENERATION)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3_NOT_FACE, V4_DATE_SOURCES, V6_GENERATION,
+                                V7_VIDEO_TRACKS)
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -46,9 +46,10 @@ from .base import (
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
 _IMAGE_COLS = ("id, path, folder, album, content_hash, size, mtime_ns, width, height, taken_at, "
-               "taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at")
+               "taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at, media, "
+               "duration")
 _FACE_COLS = ("id, image_id, box_x, box_y, box_w, box_h, landmarks, det_score, quality, "
-              "quality_components, person_id, assigned_by")
+              "quality_components, person_id, assigned_by, t_start, t_end, shot")
 _CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
 
 
@@ -228,11 +229,12 @@ class SQLiteStore:
     @staticmethod
     def _image(row: Sequence[Any]) -> ImageRecord:
         (id_, path, folder, album, h, size, mtime, w, ht, taken, src, lat, lon, status, err,
-         n, at) = row
+         n, at, media, duration) = row
         return ImageRecord(id=id_, path=path, folder=folder, album=album, content_hash=h,
                            size=size, mtime_ns=mtime, width=w, height=ht, taken_at=taken,
                            taken_at_source=src, gps_lat=lat, gps_lon=lon, status=status,
-                           error=err, face_count=n, indexed_at=at)
+                           error=err, face_count=n, indexed_at=at, media=media,
+                           duration=duration)
 
     def get_image(self, image_id: int) -> ImageRecord | None:
         rows = self._query(f"SELECT {_IMAGE_COLS} FROM images WHERE id = ?", (image_id,))
@@ -284,12 +286,14 @@ class SQLiteStore:
                 self._expect(c, generation=expect_generation)
             row = c.execute("SELECT id FROM images WHERE path = ?", (info.path,)).fetchone()
             removed: list[int] = []
-            values = (*self._info_values(info), len(faces), _now())
+            values = (*self._info_values(info), len(faces), _now(), info.media,
+                      info.duration)
             if row is None:
                 image_id = int(c.execute(
                     "INSERT INTO images (path, folder, album, content_hash, size, mtime_ns, "
                     "width, height, taken_at, taken_at_source, gps_lat, gps_lon, status, "
-                    "error, face_count, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "error, face_count, indexed_at, media, duration) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     values).lastrowid or 0)
             else:
                 image_id = int(row[0])
@@ -298,7 +302,8 @@ class SQLiteStore:
                 c.execute(
                     "UPDATE images SET path=?, folder=?, album=?, content_hash=?, size=?, "
                     "mtime_ns=?, width=?, height=?, taken_at=?, taken_at_source=?, gps_lat=?, "
-                    "gps_lon=?, status=?, error=?, face_count=?, indexed_at=? WHERE id=?",
+                    "gps_lon=?, status=?, error=?, face_count=?, indexed_at=?, media=?, duration=? "
+                    "WHERE id=?",
                     (*values, image_id))
             face_ids = [self._insert_face(c, image_id, f) for f in faces]
             generation = int(c.execute("SELECT generation FROM catalog_state WHERE id = 1"
@@ -310,9 +315,11 @@ class SQLiteStore:
         lm = np.asarray(f.landmarks, np.float32).reshape(10)
         face_id = int(c.execute(
             "INSERT INTO faces (image_id, box_x, box_y, box_w, box_h, landmarks, det_score, "
-            "quality, quality_components, thumbnail) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "quality, quality_components, thumbnail, t_start, t_end, shot) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (image_id, *(float(v) for v in f.box), lm.tobytes(), float(f.det_score),
-             float(f.quality), json.dumps(f.quality_components), f.thumbnail)).lastrowid or 0)
+             float(f.quality), json.dumps(f.quality_components), f.thumbnail, f.t_start,
+             f.t_end, f.shot)).lastrowid or 0)
         if f.vector is not None:
             vec = np.asarray(f.vector, np.float32).reshape(-1)
             c.execute("INSERT INTO embeddings (face_id, model, dim, vector) VALUES (?,?,?,?)",
@@ -332,8 +339,10 @@ class SQLiteStore:
             return int(c.execute(
                 "INSERT INTO images (path, folder, album, content_hash, size, mtime_ns, width, "
                 "height, taken_at, taken_at_source, gps_lat, gps_lon, status, error, "
-                "face_count, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'error',?,0,?)",
-                (*self._info_values(info)[:12], info.error, _now())).lastrowid or 0)
+                "face_count, indexed_at, media) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'error',?,0,?,?)",
+                (*self._info_values(info)[:12], info.error, _now(), info.media)).lastrowid
+                or 0)
 
     def relocate_image(self, image_id: int, info: ImageInfo) -> list[int]:
         with self._tx() as c:
@@ -360,11 +369,11 @@ class SQLiteStore:
     # -- faces -------------------------------------------------------------------------
     @staticmethod
     def _face(row: Sequence[Any]) -> FaceRecord:
-        (id_, image_id, x, y, w, h, lm, det, q, comps, person, by) = row
+        (id_, image_id, x, y, w, h, lm, det, q, comps, person, by, t0, t1, shot) = row
         return FaceRecord(id=id_, image_id=image_id, box=(x, y, w, h),
                           landmarks=np.frombuffer(lm, np.float32).reshape(5, 2),
                           det_score=det, quality=q, quality_components=json.loads(comps),
-                          person_id=person, assigned_by=by)
+                          person_id=person, assigned_by=by, t_start=t0, t_end=t1, shot=shot)
 
     def get_face(self, face_id: int) -> FaceRecord | None:
         rows = self._query(f"SELECT {_FACE_COLS} FROM faces WHERE id = ?", (face_id,))

@@ -7,12 +7,19 @@ frame, sensitive detection) and by identification (sampled frames).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..engine import FaceEngine
-from .reader import VideoInfo, probe, sample_frames
-from .tracks import Track, Tracker, TrackFace
+from .reader import Frame, VideoInfo, probe, sample_frames
+from .tracks import Box, Track, Tracker, TrackFace
+
+#: ``crop(bgr, box)``: the JPEG thumbnail kept with each embedded face of a track.
+Crop = Callable[[np.ndarray, Box], bytes | None]
+#: ``wrap(frames, expected count)``: a progress display around the sampled frames.
+FrameWrap = Callable[[Iterator[Frame], int], Iterable[Frame]]
 
 
 @dataclass
@@ -33,21 +40,34 @@ class VideoTracks:
 
 def track_video(path: str | os.PathLike[str], engine: FaceEngine, interval: float = 0.5,
                 min_face: int | None = None, embed: bool = True, tracker: Tracker | None = None,
-                progress: Callable[[int], None] | None = None) -> VideoTracks:
+                progress: Callable[[int], None] | None = None, crop: Crop | None = None,
+                wrap: FrameWrap | None = None, checked: bool = False) -> VideoTracks:
     """Detect (and with ``embed`` also embed and score) the faces of the frames that
     :func:`~faceatlas.video.reader.sample_frames` keeps at ``interval`` seconds (0: every
     frame) and link them into tracks. ``progress`` is called with each analysed frame's
-    index."""
+    index; ``wrap`` wraps the frames (a progress bar, given the expected count); with
+    ``crop`` each embedded face keeps its landmarks and a thumbnail (what the library
+    stores of a track's best face); ``checked`` drops detections the engine's non-face
+    filter rejects (as photo indexing does; anonymisation keeps every detection)."""
     info = probe(path)
     # a face unseen for 2.5 sampling steps has left (a shorter gap would end every track
     # between two sparse samples)
     tracker = tracker or Tracker(max_gap=max(1.0, 2.5 * interval))
     analysed = faces_seen = last_index = 0
-    for frame in sample_frames(path, interval):
-        dets = engine.detector.detect(frame.bgr, min_face)
+    frames: Iterable[Frame] = sample_frames(path, interval)
+    if wrap is not None:
+        expected = int(info.duration / interval) + 1 if interval > 0 and info.duration > 0 \
+            else info.frames
+        frames = wrap(iter(frames), max(expected, 1))
+    for frame in frames:
+        dets = engine.detect(frame.bgr, min_face) if checked else \
+            engine.detector.detect(frame.bgr, min_face)
         if embed and dets:
             items = [TrackFace(frame.index, frame.time, f.detection.box, f.detection.score,
-                               f.quality.score, f.embedding.vector)
+                               f.quality.score, f.embedding.vector,
+                               None if crop is None else
+                               np.asarray(f.detection.landmarks, np.float32),
+                               None if crop is None else crop(frame.bgr, f.box))
                      for f in engine.analyze(frame.bgr, dets)]
         else:
             items = [TrackFace(frame.index, frame.time, d.box, d.score) for d in dets]

@@ -116,13 +116,23 @@ def _thumb(frame: Any) -> np.ndarray:
     return arr
 
 
+#: A cut changes the mean grey level of the 64x36 thumbnail by more than this (0-255)
+#: from one frame to the next. Measured on the dev clips (bench/video.py, docs "## Video"):
+#: hard cuts 37-59, everything else (talking heads, a street crowd) at most 6.
+CUT_MOVED = 20.0
+#: ... and the grey-level histograms overlap less than this (a pan of the same scene keeps
+#: its histogram; the dev clips' cuts overlap 0.29-0.90).
+CUT_OVERLAP = 0.92
+
+
 def _is_cut(prev: np.ndarray, cur: np.ndarray, threshold: float) -> bool:
-    """A shot cut: the grey-level histograms of two consecutive frames barely overlap."""
+    """A shot cut: the picture changes a lot between two consecutive frames and their
+    grey-level histograms differ (overlap below ``threshold``)."""
     h1 = np.histogram(prev, bins=32, range=(0, 256))[0].astype(np.float64)
     h2 = np.histogram(cur, bins=32, range=(0, 256))[0].astype(np.float64)
     overlap = np.minimum(h1, h2).sum() / max(h1.sum(), 1.0)
     moved = float(np.abs(prev - cur).mean())
-    return bool(overlap < threshold and moved > 20.0)
+    return bool(overlap < threshold and moved > CUT_MOVED)
 
 
 def decode_frames(path: str | os.PathLike[str]) -> Iterator[tuple[int, float, Any]]:
@@ -152,7 +162,7 @@ def decode_frames(path: str | os.PathLike[str]) -> Iterator[tuple[int, float, An
 
 
 def sample_frames(path: str | os.PathLike[str], interval: float = 0.5,
-                  motion: float = 12.0, cut: float = 0.5) -> Iterator[Frame]:
+                  motion: float = 12.0, cut: float = CUT_OVERLAP) -> Iterator[Frame]:
     """Frames to analyse: one every ``interval`` seconds, the first frame of every shot,
     and a frame whenever the mean grey-level change since the last kept frame exceeds
     ``motion`` (0-255). ``interval=0`` keeps every frame. Shots are numbered from 0."""

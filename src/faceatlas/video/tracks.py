@@ -32,6 +32,8 @@ class TrackFace:
     score: float
     quality: float = 0.0
     embedding: np.ndarray | None = None
+    landmarks: np.ndarray | None = None      # (5, 2), when the caller keeps them
+    thumbnail: bytes | None = None           # JPEG crop, when the caller keeps them
 
 
 @dataclass
