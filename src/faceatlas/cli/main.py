@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import typer
 
-from . import core, evaluate, library, models, people, portability, privacy, relations, status
+from . import (
+    core,
+    evaluate,
+    library,
+    models,
+    people,
+    portability,
+    privacy,
+    relations,
+    service,
+    status,
+)
 from .common import JsonErrorGroup
 
 app = typer.Typer(name="faceatlas", no_args_is_help=True, add_completion=False,
@@ -33,6 +44,7 @@ app.add_typer(relations.app, name="relations")
 people.register(app)  # cluster, people
 privacy.register(app)  # forget, optout
 portability.register(app)  # export, import, reembed
+service.register(app)  # serve, keys
 
 
 def main() -> None:
