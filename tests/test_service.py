@@ -110,6 +110,7 @@ def test_every_endpoint_needs_a_key_and_its_scope(svc: Service) -> None:
     assert needs["DELETE /api/v1/people/{person_id}"] == "write"
     assert needs["GET /api/v1/audit"] == "write"
     assert needs["POST /api/v1/embed"] == "write"  # embeddings only for admin
+    assert needs["GET /api/v1/export"] == "write"
     assert "POST /api/v1/identify" not in needs and "GET /api/v1/people" not in needs
 
 
@@ -210,6 +211,19 @@ def test_forget_dry_run_then_forget(svc: Service) -> None:
         == [404, 200, 200]
 
 
+def test_export_archive(svc: Service, tmp_path: Path) -> None:
+    import tarfile
+
+    got = svc.call("GET", "/export", "admin")
+    assert got.status_code == 200, got.text
+    archive = tmp_path / "lib.tar"
+    archive.write_bytes(got.content)
+    with tarfile.open(archive) as tar:
+        assert "manifest.json" in [Path(n).name for n in tar.getnames()]
+    imported = cli_json("import", str(archive), "--library", str(tmp_path / "copy"))
+    assert imported["counts"]["faces"] == 8
+
+
 def test_thumbnail_and_photo_caching(svc: Service) -> None:
     a = person_id(svc, "Person A")
     face = svc.call("GET", f"/people/{a}", "read").json()["face_details"][0]
@@ -257,6 +271,18 @@ def test_index_job_with_progress(base: tuple[Path, Path], tmp_path: Path,
     clustered = svc.call("POST", "/cluster", "write", json={"min_faces": 1})
     assert clustered.status_code == 202
     assert svc.call("GET", "/status", "read").json()["photos"] == 9
+    bad_model = svc.call("POST", "/reembed", "write", json={"recognizer": "nope"})
+    assert bad_model.status_code == 400 and "nope" in bad_model.json()["error"]["message"]
+    again = svc.call("POST", "/reembed", "write", json={"recognizer": "sface"})
+    assert again.status_code == 202
+    for _ in range(600):
+        job = svc.call("GET", f"/jobs/{again.json()['id']}", "read").json()
+        if job["state"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    assert job["state"] == "done" and job["result"]["already"] == 10, job
+    assert [j["kind"] for j in svc.call("GET", "/jobs", "read").json()] == \
+        ["index", "cluster", "reembed"]
 
 
 def test_bad_uploads_are_4xx(base: tuple[Path, Path], tmp_path: Path,

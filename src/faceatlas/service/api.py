@@ -121,6 +121,12 @@ class ClusterBody(BaseModel):
     min_faces: int = Field(2, ge=1)
 
 
+class ReembedBody(BaseModel):
+    recognizer: str = Field(..., min_length=1, description="Model to migrate to.")
+    drop_old: bool = False
+    force: bool = False
+
+
 class OptOutBody(BaseModel):
     undo: bool = False
     linked_only: bool = False
@@ -552,6 +558,24 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
 
         return jobs.submit("cluster", body.model_dump(), key.name, work).to_dict()
 
+    @app.post(PREFIX + "/reembed", tags=["jobs"], status_code=202)
+    def reembed(body: ReembedBody, key: ApiKey = write) -> dict[str, Any]:
+        """Embed every stored face with another recognition model, in the background
+        (`reembed --json` as the result)."""
+        from ..app import portability as uc
+        from ..app.engine import get_engine
+
+        try:
+            get_engine(recognizer=body.recognizer)  # an unknown model is refused now
+        except ModelError as exc:
+            raise ApiProblem(400, type(exc).__name__, str(exc)) from None
+
+        def work(job: Any, lib: Any, engine: Any) -> dict[str, Any]:
+            return uc.reembed(lib, body.recognizer, drop_old=body.drop_old, force=body.force,
+                              progress=jobs.progress(job))
+
+        return jobs.submit("reembed", body.model_dump(), key.name, work).to_dict()
+
     @app.get(PREFIX + "/jobs", tags=["jobs"], dependencies=[read])
     def job_list() -> list[dict[str, Any]]:
         """Every job of this run of the service, oldest first."""
@@ -616,6 +640,26 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         """Revoke a key."""
         request.state.target = name
         return host.meta(lambda s: key_uc.revoke_key(s, name, request.state.actor))
+
+    @app.get(PREFIX + "/export", tags=["admin"], dependencies=[admin],
+             response_class=FileResponse)
+    def export() -> FileResponse:
+        """The library as one archive (`faceatlas export`): catalog snapshot with every
+        embedding, receipts, manifest."""
+        from starlette.background import BackgroundTask
+
+        from ..app import portability as uc
+
+        folder = Path(tempfile.mkdtemp(prefix="faceatlas-export-"))
+        out = folder / "library.tar"
+        try:
+            with host.library() as lib:
+                uc.export(lib, out)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return FileResponse(out, media_type="application/x-tar", filename="library.tar",
+                            background=BackgroundTask(shutil.rmtree, folder, True))
 
     @app.get(PREFIX + "/audit", tags=["admin"], dependencies=[admin])
     def audit(limit: int = Query(100, ge=1, le=10_000), since_id: int = Query(0, ge=0)
