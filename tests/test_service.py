@@ -327,6 +327,25 @@ def test_bad_uploads_are_4xx(base: tuple[Path, Path], tmp_path: Path,
     assert svc.call("GET", "/nowhere", "read").status_code == 404
 
 
+def test_keys_over_http(svc: Service) -> None:
+    made = svc.call("POST", "/keys", "admin", json={"name": "app", "scope": "write"})
+    assert made.status_code == 201 and made.json()["key"].startswith("fa_")
+    new = made.json()["key"]
+    assert svc.client.get("/api/v1/people", headers=auth(new)).status_code == 200
+    assert svc.call("POST", "/keys", "admin", json={"name": "app"}).status_code == 409
+    assert svc.call("POST", "/keys", "admin",
+                    json={"name": "x", "scope": "root"}).status_code == 422
+    listed = svc.call("GET", "/keys", "admin").json()
+    assert "app" in [k["name"] for k in listed] and all("key" not in k for k in listed)
+    assert svc.call("DELETE", "/keys/app", "admin").status_code == 200
+    assert svc.client.get("/api/v1/people", headers=auth(new)).status_code == 401
+    assert svc.call("DELETE", "/keys/app", "admin").status_code == 404
+    log = [(e["actor"], e["action"], e["target"], e["status"])
+           for e in svc.call("GET", "/audit", "admin").json()]
+    assert ("admin", "POST /api/v1/keys", "app", 201) in log
+    assert ("admin", "DELETE /api/v1/keys/app", "app", 200) in log
+
+
 def test_rate_limit(base: tuple[Path, Path], tmp_path: Path) -> None:
     svc = Service(copy_library(base[1], tmp_path / "lib"), base[0], rate_limit=3)
     codes = [svc.call("GET", "/people", "read").status_code for _ in range(4)]

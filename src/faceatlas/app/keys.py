@@ -40,15 +40,18 @@ def allows(granted: str, needed: str) -> bool:
     return SCOPES.index(granted) >= SCOPES.index(needed)
 
 
-def create_key(store: CatalogStore, name: str, scope: str) -> dict[str, Any]:
-    """Create a key; the result holds the key itself (``key``), shown this once."""
+def create_key(store: CatalogStore, name: str, scope: str, actor: str | None = "cli"
+               ) -> dict[str, Any]:
+    """Create a key; the result holds the key itself (``key``), shown this once. The
+    change goes to the audit log under ``actor`` (None: the caller logs it)."""
     name = name.strip()
     if not name:
         raise FaceAtlasError("a key needs a name")
     check_scope(scope)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     rec = store.add_api_key(name, scope, key[:_PREFIX_LEN], _hash(key))
-    store.record_audit("cli", "keys create", name, detail=f"scope {scope}")
+    if actor is not None:
+        store.record_audit(actor, "keys create", name, detail=f"scope {scope}")
     return {**rec.to_dict(), "key": key}
 
 
@@ -57,12 +60,14 @@ def list_keys(store: CatalogStore) -> list[dict[str, Any]]:
     return [k.to_dict() for k in store.api_keys()]
 
 
-def revoke_key(store: CatalogStore, name: str, actor: str = "cli") -> dict[str, Any]:
-    """Revoke the active key called ``name``."""
+def revoke_key(store: CatalogStore, name: str, actor: str | None = "cli") -> dict[str, Any]:
+    """Revoke the active key called ``name`` (logged under ``actor``, as
+    :func:`create_key`)."""
     rec = store.revoke_api_key(name)
     if rec is None:
         raise NotFoundError(f"no active key named '{name}': see `faceatlas keys list`")
-    store.record_audit(actor, "keys revoke", name)
+    if actor is not None:
+        store.record_audit(actor, "keys revoke", name)
     return rec.to_dict()
 
 

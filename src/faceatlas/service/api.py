@@ -633,13 +633,13 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
     def key_create(body: KeyBody, request: Request) -> dict[str, Any]:
         """Create a key; the answer holds it (`key`), shown this once."""
         request.state.target = body.name
-        return host.meta(lambda s: key_uc.create_key(s, body.name, body.scope))
+        return host.meta(lambda s: key_uc.create_key(s, body.name, body.scope, None))
 
     @app.delete(PREFIX + "/keys/{name}", tags=["admin"], dependencies=[admin])
     def key_revoke(name: str, request: Request) -> dict[str, Any]:
         """Revoke a key."""
         request.state.target = name
-        return host.meta(lambda s: key_uc.revoke_key(s, name, request.state.actor))
+        return host.meta(lambda s: key_uc.revoke_key(s, name, None))
 
     @app.get(PREFIX + "/export", tags=["admin"], dependencies=[admin],
              response_class=FileResponse)
