@@ -9,6 +9,7 @@ import json
 import shutil
 import threading
 import time
+import urllib.error
 import urllib.request
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -377,6 +378,40 @@ def test_keys_cli_stores_only_hashes(lib: Path) -> None:
         from faceatlas.app.keys import authenticate
 
         assert authenticate(opened.store, key) is None
+
+
+def test_serve_command(lib: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    key = cli_json("keys", "create", "t", "--scope", "read", "--library", str(lib))["key"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "faceatlas.cli.main", "serve", "--library",
+                             str(lib), "--port", str(port)], env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        for _ in range(600):
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=1) as res:
+                    assert json.load(res)["status"] == "ok"
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                time.sleep(0.05)
+        req = urllib.request.Request(url + "/people", headers=auth(key))
+        with urllib.request.urlopen(req, timeout=10) as res:
+            assert json.load(res) == cli_json("people", "--library", str(lib))
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(url + "/people", timeout=10)
+        assert denied.value.code == 401
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
 
 
 def test_real_uvicorn_on_loopback(svc: Service, portraits: Path) -> None:
