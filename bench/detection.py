@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from faceatlas import FaceEngine
-from faceatlas.detection import DEFAULT_MIN_FACE, Geometry, GeometryLimits, PlausibilityFilter
+from faceatlas.detection import Geometry, GeometryLimits, PlausibilityFilter
 from faceatlas.types import Detection
 
 Box = tuple[float, float, float, float]
@@ -53,8 +53,9 @@ NONFACES: list[tuple[str, Box]] = [
 RULES = ((0.5, 0.5), (0.6, 0.6), (0.7, 0.7), (0.8, 0.8), (0.85, 0.85), (0.6, 0.7),
          (0.6, 0.8), (0.6, 0.85), (0.5, 0.8))
 #: (--min-face, largest enlargement): 1.0 is the pyramid before enlargement existed.
-MIN_FACES = ((24, 2.0), (20, 2.0), (16, 2.0), (12, 1.0), (12, 2.0), (10, 2.0), (8, 1.0),
-             (8, 2.0))
+MIN_FACES: tuple[tuple[int | None, float], ...] = (
+    (None, 2.0), (24, 2.0), (20, 2.0), (16, 2.0), (12, 1.0), (12, 2.0), (10, 2.0), (8, 1.0),
+    (8, 2.0))
 SIZES = (10, 12, 14, 16, 20, 24, 32, 48, 64)
 
 
@@ -189,12 +190,15 @@ def compose_groups(celeb: Path, cache: Path, widths: Sequence[int], seeds: Seque
 
 
 def size_sweep(engine: FaceEngine, filt: PlausibilityFilter, photos,
-               rule: tuple[float, float]) -> dict[str, object]:
+               rule: tuple[float, float], only: Sequence[str] = ()) -> dict[str, object]:
     """Recall per face size, false detections and time per image for each min face."""
     from faceatlas.detection import base
 
     out: dict[str, object] = {}
     for mf, upscale in MIN_FACES:
+        name = "auto" if mf is None else str(mf)
+        if only and name not in only:
+            continue
         base.MAX_UPSCALE = upscale
         found = {s: [0, 0, 0] for s in SIZES}  # size -> [faces, found, found after filter]
         total = [0, 0, 0]
@@ -224,7 +228,8 @@ def size_sweep(engine: FaceEngine, filt: PlausibilityFilter, photos,
                 total[1] += m_all[j] is not None
                 total[2] += m_kept[j] is not None
         n = len(photos)
-        label = f"{mf}" if upscale > 1 else f"{mf} (not enlarged)"
+        label = ("auto (10 px or 1/120 of the shorter side)" if mf is None else
+                 f"{mf}" if upscale > 1 else f"{mf} (not enlarged)")
         out[label] = {
             "faces": total[0], "recall": round(total[1] / max(total[0], 1), 4),
             "recall_filtered": round(total[2] / max(total[0], 1), 4),
@@ -317,6 +322,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1])
     ap.add_argument("--parts", nargs="+", default=["filter", "groups", "recognisable"],
                     choices=["filter", "groups", "recognisable"])
+    ap.add_argument("--min-faces", nargs="*", default=[],
+                    help="only these --min-face settings of the sweep (e.g. auto 10 24)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     celeb, dlib_root = args.datasets / "celebrities", args.datasets / "dlib-faces"
@@ -353,7 +360,7 @@ def main() -> None:
             rows["false_filtered"] += f_kept
             rows["rejected_reasons"] += [f"{name}: {r.reason}" for r in rejected]  # type: ignore[operator]
         report[str(mf)] = rows
-    engine.detector.min_face = DEFAULT_MIN_FACE
+    engine.detector.min_face = None  # back to the default (auto)
     if report:
         result["report_filter_dlib"] = report
         print("filter report (dlib-faces):", json.dumps(report), flush=True)
@@ -361,8 +368,8 @@ def main() -> None:
         groups = compose_groups(celeb, args.celeb_cache, args.widths, args.seeds)
         result["groups"] = [{"name": n, "size": list(b.shape[:2]), "faces": len(t)}
                             for n, b, t in groups]
-        result["min_face_groups"] = size_sweep(engine, filt, groups, rule)
-        result["min_face_dlib"] = size_sweep(engine, filt, dlib_photos, rule)
+        result["min_face_groups"] = size_sweep(engine, filt, groups, rule, args.min_faces)
+        result["min_face_dlib"] = size_sweep(engine, filt, dlib_photos, rule, args.min_faces)
     text = json.dumps(result, indent=1)
     if args.out:
         args.out.write_text(text)

@@ -118,9 +118,9 @@ def test_touched_file_is_hashed_but_not_decoded(photos: Path, tmp_path: Path,
     run_index(lib, [photos], engine)
     os.utime(photos / "p1.jpg", ns=(10**18, 10**18))
     decoded: list[str] = []
-    real = analysis.decode_bytes
-    monkeypatch.setattr(analysis, "decode_bytes",
-                        lambda data, label: decoded.append(label) or real(data, label))
+    real = analysis.decode_image
+    monkeypatch.setattr(analysis, "decode_image", lambda data, label, **kw: decoded.append(
+        label) or real(data, label, **kw))
     summary = run_index(lib, [photos], engine)
     assert (summary.unchanged, summary.changed, summary.analysed) == (6, 0, 0)
     assert decoded == []
@@ -222,17 +222,17 @@ def test_bad_files_are_recorded_and_the_run_goes_on(photos: Path, tmp_path: Path
     errors = {Path(e["path"]).name: e["error"] for e in summary.errors}
     assert summary.new == 6 and summary.analysed == 6
     assert "corrupt or truncated" in errors["truncated.jpg"]
-    assert "not an image file" in errors["notes.jpg"]
-    assert "empty" in errors["empty.png"]
+    skipped = {Path(f["path"]).name: f["reason"] for f in summary.skipped_files}
+    assert skipped == {"notes.jpg": "not_image", "empty.png": "empty"}
+    assert summary.files_seen == 6 + 8 and summary.accounted() == summary.files_seen
     assert errors["denied.jpg"] == "permission denied"
     assert "changed while it was being read" in errors["growing.jpg"]
     assert errors["loop_a.jpg"] == errors["loop_b.jpg"] == "symbolic link loop"
     assert "no such file" in errors["broken.jpg"]
-    assert len(errors) == 8
+    assert len(errors) == 6
     with Library.open(lib) as opened:
-        rec = opened.store.image_by_path(str(photos / "notes.jpg"))
-        assert rec is not None and rec.status == "error" and "not an image" in (rec.error or "")
-        assert opened.store.stats()["error"] == 8
+        assert opened.store.image_by_path(str(photos / "notes.jpg")) is None  # not stored
+        assert opened.store.stats()["error"] == 6
         assert opened.store.image_by_path(str(photos / "sub" / "up" / "p0.jpg")) is None
     # a photo indexed before that turns unreadable keeps what was stored
     (photos / "p1.jpg").write_bytes(b"garbage")
@@ -278,10 +278,12 @@ def test_interrupt_keeps_committed_images_and_deletes_nothing(
 
     summary = run_index(lib, [photos], engine, progress=ctrl_c_after_three)
     assert summary.interrupted and summary.new == 3 and summary.deleted == 0
+    assert (summary.files_seen, summary.pending) == (5, 2)  # every file accounted for
     with Library.open(lib) as opened:
         assert opened.store.stats()["images"] == 4  # q.jpg is kept until a full run
     resumed = run_index(lib, [photos], engine)
     assert (resumed.new, resumed.unchanged, resumed.deleted) == (2, 3, 1)
+    assert resumed.pending == 0 and resumed.accounted() == resumed.files_seen == 5
     assert_consistent(lib)
 
 

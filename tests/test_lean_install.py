@@ -51,7 +51,8 @@ def test_runtime_dependencies_are_the_ones_used() -> None:
     # optional packages are imported only where the feature needing them lives
     assert imports["matplotlib"] <= {"relations/render.py", "evaluation/plots.py"}
     assert imports["scann"] == {"search/scann_layer.py"}
-    module_of = {"opencv-python-headless": "cv2", "pillow": "PIL", "faiss-cpu": "faiss"}
+    module_of = {"opencv-python-headless": "cv2", "pillow": "PIL", "faiss-cpu": "faiss",
+                 "pillow-heif": "pillow_heif"}
     model_packages = (SRC / "models" / "catalog.py").read_text()  # ship model files
     for dist in runtime:
         used = module_of.get(dist, dist) in imports or f'package="{dist}"' in model_packages

@@ -236,7 +236,8 @@ def test_cli_on_csv_occurrences(tmp_path: Path) -> None:
     assert [c["person"] for c in run("top", "P1")["companions"]] == [2, 3]
     assert [r["photo"] for r in run("together", "1", "2", "--without", "P3")["photos"]] == [1]
     assert run("chain", "P1", "P4")["chain"]["people"] == [1, 3, 4]
-    assert run("timeline", "3")["months"][0] == {"month": "2020-02", "photos": 1, "with": [
+    assert run("timeline", "3")["months"][0] == {"month": "2020-02", "photos": 1,
+                                                 "estimated_dates": 0, "with": [
         {"person": 1, "photos": 1}, {"person": 2, "photos": 1}]}
     assert sorted(x for c in run("communities")["communities"] for x in c["members"]) == [
         1, 2, 3, 4]

@@ -7,10 +7,10 @@ until they are needed.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import FaceAtlasError, ImageError, ModelError, ModelMismatchError, NoFaceError
+from .lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from .engine import FaceEngine, VerifyResult
@@ -28,13 +28,7 @@ __all__ = ["Detection", "Embedding", "Face", "FaceAtlasError", "FaceEngine", "Im
            "load_image", "__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'faceatlas' has no attribute '{name}'")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -15,7 +15,6 @@ import numpy as np
 
 from .alignment import align_face
 from .detection import (
-    DEFAULT_MIN_FACE,
     PlausibilityFilter,
     PyramidDetector,
     Rejection,
@@ -75,7 +74,7 @@ class FaceEngine:
 
     def __init__(self, detector: str = DEFAULT_DETECTOR, recognizer: str = DEFAULT_RECOGNIZER,
                  backend: str | None = None, threads: int | None = None, flip: bool = False,
-                 min_face: int = DEFAULT_MIN_FACE, score_threshold: float = 0.6,
+                 min_face: int | None = None, score_threshold: float = 0.6,
                  registry: ModelRegistry | None = None, check_faces: bool = True) -> None:
         self.registry = registry or ModelRegistry()
         det_spec = self.registry.get(detector)

@@ -22,7 +22,7 @@ EXIT_CODES: dict[int, str] = {
     4: "no face: an image holds no (usable) face where one was required",
     5: "model mismatch: embeddings of different recognition models",
     6: "damaged or unusable catalog or vector index (corrupt, locked, newer schema)",
-    7: "unreadable input image (missing, empty, corrupt, too large)",
+    7: "unreadable input image or video (missing, empty, corrupt, too large, no video stream)",
     8: "model unknown, or not found, verified, downloaded or loaded",
     9: "bad export archive",
     10: "bad evaluation dataset (archive, pairs file, CSV)",
@@ -85,3 +85,10 @@ def missing_extra(package: str, extra: str, feature: str) -> MissingExtraError:
     """The error to raise when ``feature`` needs ``package`` from the ``extra`` extra."""
     return MissingExtraError(f"{feature} needs {package}, which is not installed: "
                              f"pip install 'faceatlas[{extra}]'")
+
+
+class VideoError(FaceAtlasError):
+    """A video could not be read or written (missing, empty, truncated, no video stream,
+    unknown codec); exit code of an unreadable input, like :class:`ImageError`."""
+
+    exit_code = 7

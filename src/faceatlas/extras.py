@@ -10,8 +10,9 @@ from .errors import missing_extra
 
 #: Top-level module -> (pip package, extra) of each optional dependency.
 EXTRAS = {"matplotlib": ("matplotlib", "plots"), "scann": ("scann", "scann"),
-          "dlib": ("dlib-bin", "dlib"), "fastapi": ("fastapi", "server"),
-          "uvicorn": ("uvicorn", "server"), "multipart": ("python-multipart", "server")}
+          "dlib": ("dlib-bin", "dlib"), "av": ("av", "video"),
+          "fastapi": ("fastapi", "server"), "uvicorn": ("uvicorn", "server"),
+          "multipart": ("python-multipart", "server")}
 
 
 def require(module: str, feature: str) -> ModuleType:

@@ -26,10 +26,11 @@ def _batches(items: Iterator[Occurrence], size: int = 20_000) -> Iterator[list[O
 
 
 def load(library: str | os.PathLike[str] | None, occurrences: str | os.PathLike[str] | None,
-         include_hidden: bool = False, track: Track | None = None
-         ) -> tuple[OccurrenceSource, RelationGraph]:
+         include_hidden: bool = False, track: Track | None = None,
+         exact_dates: bool = False) -> tuple[OccurrenceSource, RelationGraph]:
     """The occurrence source (the library's catalog, or a CSV of occurrences) and the
-    graph rebuilt from it; ``track`` wraps the batches read (a progress display)."""
+    graph rebuilt from it; ``track`` wraps the batches read (a progress display);
+    ``exact_dates`` leaves out the photos dated only by file time."""
     from ..relations import CsvOccurrences, RelationGraph
 
     if occurrences is not None:
@@ -38,20 +39,20 @@ def load(library: str | os.PathLike[str] | None, occurrences: str | os.PathLike[
         from ..config import library_dir
         from ..relations.catalog import open_catalog
 
-        source = open_catalog(library_dir(library), include_hidden)
+        source = open_catalog(library_dir(library), include_hidden, exact_dates)
     batches: Iterable[list[Occurrence]] = _batches(iter(source.occurrences()))
     if track is not None:
         batches = track(batches, None, "reading occurrences (x20k)")
     return source, RelationGraph.from_occurrences(chain.from_iterable(batches))
 
 
-def from_store(store: CatalogStore, include_hidden: bool = False
+def from_store(store: CatalogStore, include_hidden: bool = False, exact_dates: bool = False
                ) -> tuple[OccurrenceSource, RelationGraph]:
     """The occurrences of an open catalog and the graph rebuilt from them."""
     from ..relations import RelationGraph
     from ..relations.catalog import CatalogOccurrences
 
-    source = CatalogOccurrences(store, include_hidden)
+    source = CatalogOccurrences(store, include_hidden, exact_dates)
     return source, RelationGraph.from_occurrences(source.occurrences())
 
 
@@ -78,16 +79,30 @@ def photo_rows(source: OccurrenceSource, rg: RelationGraph,
              "path": paths.get(p)} for p in photos]
 
 
-def top(source: OccurrenceSource, rg: RelationGraph, who: str | int, n: int = 10
-        ) -> dict[str, Any]:
-    """The people who appear most often with ``who``."""
+def dates_note(source: OccurrenceSource, rg: RelationGraph, who: int,
+               exact_dates: bool) -> dict[str, object]:
+    """How many of ``who``'s photos have estimated dates (or were left out for it)."""
+    from ..relations.occurrences import estimated_photos
+
+    guessed = estimated_photos(source)
+    if exact_dates:
+        return {"exact_dates": True, "estimated_dates_left_out": len(guessed)}
+    return {"exact_dates": False,
+            "estimated_dates": len(guessed & rg.photos_of(who))}
+
+
+def top(source: OccurrenceSource, rg: RelationGraph, who: str | int, n: int = 10,
+        exact_dates: bool = False) -> dict[str, Any]:
+    """The people who appear most often with ``who`` (first/last dates, and how many of
+    them are estimates); ``exact_dates`` says whether the source left estimates out."""
     from ..relations import queries as q
+    from ..relations.occurrences import estimated_photos
 
     pid = person(source, rg, who)
     names = source.person_names()
-    return {"person": pid, "name": names.get(pid),
-            "companions": [{**c.to_dict(), "name": names.get(c.person)}
-                           for c in q.top_companions(rg, pid, n)]}
+    found = q.top_companions(rg, pid, n, estimated_photos(source))
+    return {"person": pid, "name": names.get(pid), **dates_note(source, rg, pid, exact_dates),
+            "companions": [{**c.to_dict(), "name": names.get(c.person)} for c in found]}
 
 
 def together(source: OccurrenceSource, rg: RelationGraph, a: str | int, b: str | int,
@@ -130,12 +145,16 @@ def communities(source: OccurrenceSource, rg: RelationGraph, method: str = "louv
         {"size": len(g), "members": g, "names": [names.get(p) for p in g]} for g in groups]}
 
 
-def timeline(source: OccurrenceSource, rg: RelationGraph, who: str | int) -> dict[str, Any]:
-    """A person's photos per month, and with whom."""
+def timeline(source: OccurrenceSource, rg: RelationGraph, who: str | int,
+             exact_dates: bool = False) -> dict[str, Any]:
+    """A person's photos per month, and with whom (and how many dates are estimates)."""
     from ..relations import queries as q
+    from ..relations.occurrences import estimated_photos
 
     pid = person(source, rg, who)
-    return {"person": pid, "months": [m.to_dict() for m in q.timeline(rg, pid)]}
+    months = q.timeline(rg, pid, estimated_photos(source))
+    return {"person": pid, **dates_note(source, rg, pid, exact_dates),
+            "months": [m.to_dict() for m in months]}
 
 
 def export(source: OccurrenceSource, rg: RelationGraph, graphml: Path | None = None,

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import INTERRUPTED_EXIT_CODE, NoFaceError
@@ -113,17 +114,40 @@ def index(
 
 
 def _print_summary(s: dict[str, Any]) -> None:
-    cols = ("new", "changed", "moved", "deleted", "unchanged", "faces", "errors")
+    from ..library.scan import SKIP_REASONS
+
     table = Table(title=f"index: {s['seconds']:.1f} s", show_header=True)
+    cols = ("files", "new", "changed", "moved", "unchanged", "skipped", "errors", "deleted",
+            "faces")
     for col in cols:
         table.add_column(col, justify="right")
-    table.add_row(*(str(s[c]) for c in cols))
+    skipped_files, errors, notes = s["skipped_files"], s["error_files"], s["notes"]
+    table.add_row(*(str(v) for v in (s["files_seen"], s["new"], s["changed"], s["moved"],
+                                     s["unchanged"], len(skipped_files), len(errors),
+                                     s["deleted"], s["faces"])))
     console.print(table)
-    errors = s["error_files"]
+    if skipped_files:
+        why = ", ".join(f"{n} {SKIP_REASONS[r]}" for r, n in s["skipped"].items() if n)
+        console.print(f"skipped {len(skipped_files)} file(s): {why}", highlight=False)
+        shown = sorted(skipped_files, key=lambda f: (f["reason"] == "hidden", f["path"]))
+        for f in shown[:10]:
+            detail = f" ({f['detail']})" if f["detail"] else ""
+            err_console.print(f"[dim]skipped[/] {escape(f['path'])}: "
+                              f"{SKIP_REASONS[f['reason']]}{escape(detail)}", highlight=False)
+        if len(shown) > 10:
+            err_console.print(f"... and {len(shown) - 10} more skipped (see --json)")
     for err in errors[:10]:
-        err_console.print(f"[yellow]skipped[/] {err['path']}: {err['error']}", highlight=False)
+        err_console.print(f"[yellow]error[/] {escape(err['path'])}: {escape(err['error'])}",
+                          highlight=False)
     if len(errors) > 10:
-        err_console.print(f"... and {len(errors) - 10} more (see --json)")
+        err_console.print(f"... and {len(errors) - 10} more errors (see --json)")
+    for note in notes[:5]:
+        err_console.print(f"[dim]note[/] {escape(note['path'])}: {escape(note['note'])}",
+                          highlight=False)
+    if len(notes) > 5:
+        err_console.print(f"... and {len(notes) - 5} more notes (see --json)")
+    if s["pending"]:
+        err_console.print(f"{s['pending']} file(s) not reached; run the command again")
     stats = s["totals"]
     console.print(f"library {s['library']}: {stats['images']} photos ({stats['ok']} with "
                   f"faces), {stats['faces']} faces, {stats['people']} people",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from . import (
+    anonymize,
     core,
     evaluate,
     library,
@@ -44,6 +45,7 @@ app.add_typer(relations.app, name="relations")
 people.register(app)  # cluster, people
 privacy.register(app)  # forget, optout
 portability.register(app)  # export, import, reembed
+anonymize.register(app)  # anonymize
 service.register(app)  # serve, keys
 
 

@@ -24,6 +24,8 @@ OccurrencesOpt = typer.Option(None, "--occurrences",
                               help="Read photo_id,person_id,taken_at[,person_name,photo_path] "
                                    "rows from this CSV instead of the catalog.")
 HiddenOpt = typer.Option(False, "--include-hidden", help="Also count people marked hidden.")
+ExactDatesOpt = typer.Option(False, "--exact-dates", help="Leave out photos whose date is "
+                             "only the file time (an estimate: no EXIF, XMP or dated name).")
 
 
 def _track(enabled: bool) -> Any:
@@ -33,11 +35,24 @@ def _track(enabled: bool) -> Any:
 
 
 def load(library: Path | None, occurrences: Path | None, include_hidden: bool,
-         progress: bool = True) -> tuple[OccurrenceSource, RelationGraph]:
-    """The occurrence source and the graph rebuilt from it."""
+         progress: bool = True, exact_dates: bool = False
+         ) -> tuple[OccurrenceSource, RelationGraph]:
+    """The occurrence source and the graph rebuilt from it (``exact_dates``: without the
+    photos dated by file time)."""
     from ..app.relations import load as load_graph
 
-    return load_graph(library, occurrences, include_hidden, _track(progress))
+    return load_graph(library, occurrences, include_hidden, _track(progress), exact_dates)
+
+
+def _print_dates_note(note: dict[str, object]) -> None:
+    if note["exact_dates"]:
+        if note["estimated_dates_left_out"]:
+            console.print(f"{note['estimated_dates_left_out']} photo(s) of the library "
+                          "dated only by file time left out (--exact-dates)", highlight=False)
+    elif note["estimated_dates"]:
+        console.print(f"{note['estimated_dates']} photo(s) dated only by file time "
+                      "(estimates, counted in 'estimated'); --exact-dates leaves them out",
+                      highlight=False)
 
 
 def _name(source: OccurrenceSource, person: int) -> str:
@@ -50,24 +65,28 @@ def _name(source: OccurrenceSource, person: int) -> str:
 def top(person: str = typer.Argument(..., help="Person id or name."),
         n: int = typer.Option(10, "-n", min=1, help="How many companions."),
         library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
-        include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
-    """The people who appear most often with PERSON."""
+        include_hidden: bool = HiddenOpt, exact_dates: bool = ExactDatesOpt,
+        as_json: bool = JsonOption) -> None:
+    """The people who appear most often with PERSON (first/last dates, and how many of
+    them are estimates)."""
 
     def run() -> None:
         from ..app import relations as uc
 
-        source, rg = load(library, occurrences, include_hidden, not as_json)
-        res = uc.top(source, rg, person, n)
+        source, rg = load(library, occurrences, include_hidden, not as_json, exact_dates)
+        res = uc.top(source, rg, person, n, exact_dates)
         if as_json:
             print_json(res)
             return
+        note = res
         table = Table(title=f"Most often with {_name(source, res['person'])}")
-        for col in ("person", "shared photos", "first", "last"):
+        for col in ("person", "shared photos", "first", "last", "estimated"):
             table.add_column(col)
         for c in res["companions"]:
             table.add_row(_name(source, c["person"]), str(c["weight"]), c["first"][:10],
-                          c["last"][:10])
+                          c["last"][:10], str(c["estimated_dates"]))
         console.print(table)
+        _print_dates_note(note)
 
     guarded(run)
 
@@ -166,24 +185,27 @@ def communities(method: str = typer.Option("louvain", "--method",
 @app.command()
 def timeline(person: str = typer.Argument(..., help="Person id or name."),
              library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
-             include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
-    """A person's photos per month, and with whom."""
+             include_hidden: bool = HiddenOpt, exact_dates: bool = ExactDatesOpt,
+             as_json: bool = JsonOption) -> None:
+    """A person's photos per month, and with whom (and how many dates are estimates)."""
 
     def run() -> None:
         from ..app import relations as uc
 
-        source, rg = load(library, occurrences, include_hidden, not as_json)
-        res = uc.timeline(source, rg, person)
+        source, rg = load(library, occurrences, include_hidden, not as_json, exact_dates)
+        res = uc.timeline(source, rg, person, exact_dates)
         if as_json:
             print_json(res)
             return
+        note = res
         table = Table(title=f"{_name(source, res['person'])} by month")
-        for col in ("month", "photos", "with"):
+        for col in ("month", "photos", "estimated", "with"):
             table.add_column(col)
         for m in res["months"]:
-            table.add_row(m["month"], str(m["photos"]), ", ".join(
+            table.add_row(m["month"], str(m["photos"]), str(m["estimated_dates"]), ", ".join(
                 f"{_name(source, w['person'])} ({w['photos']})" for w in m["with"][:6]))
         console.print(table)
+        _print_dates_note(note)
 
     guarded(run)
 

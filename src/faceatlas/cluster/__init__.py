@@ -6,8 +6,9 @@ runs)."""
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from .constraints import Constraints
@@ -20,10 +21,4 @@ _LAZY = {"Constraints": ".constraints", "Clustering": ".core", "cluster_faces": 
 __all__ = ["ClusterParams", "Clustering", "Constraints", "cluster_faces"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())

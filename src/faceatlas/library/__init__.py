@@ -5,8 +5,9 @@ The names below are imported on first use (the vector indexes load faiss)."""
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from .core import Library
@@ -17,10 +18,4 @@ _LAZY = {"Library": ".core", "Indexer": ".indexer", "IndexSummary": ".indexer"}
 __all__ = ["IndexSummary", "Indexer", "Library"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())

@@ -2,34 +2,53 @@
 
 Runs inside worker processes (one :class:`~faceatlas.engine.FaceEngine` each, created by
 :func:`init_worker`) or in the calling process. Never raises for a bad file: the problem
-is returned as :attr:`FileResult.error`.
+is returned as :attr:`FileResult.error` (or :attr:`FileResult.skipped` for a file that is
+no photo to index: too small, unsupported format), and library warnings as
+:attr:`FileResult.notes`.
+
+Large photos are analysed on a **preview**: a JPEG is decoded at the smallest DCT scale
+(1/2, 1/4, 1/8) at which the smallest face searched for (``min_face``) still measures
+:data:`PREVIEW_FACE_PX` pixels, and faces are detected there. The full resolution is
+decoded only when a face found is smaller than :data:`FULL_RES_BELOW_PX` in the preview:
+then its recognition crop (alignment) is taken from full-resolution pixels. Boxes and
+landmarks are always stored in full-resolution coordinates.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
 import signal
+import warnings
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from ..detection import DEFAULT_MIN_FACE
+from ..config import DEFAULT_MIN_FACE, default_min_face
+from ..detection import Rejection
 from ..engine import FaceEngine
 from ..errors import FaceAtlasError
-from ..image import decode_bytes
+from ..image import DecodedImage, ImageTooSmallError, UnsupportedImageError, decode_image
 from ..store import NewFace
-from ..types import Face
+from ..types import Detection, Face
+from .dates import photo_date
 from .scan import os_error_message
 
 THUMBNAIL_SIZE = 64
+#: Size (pixels, shorter box side) the smallest searched face keeps in the preview.
+PREVIEW_FACE_PX = 12.0
+#: A preview is used only if its shorter side keeps at least this many pixels.
+PREVIEW_MIN_SIDE = 640
+#: Faces smaller than this in the preview are aligned from full-resolution pixels (the
+#: 112-pixel recognition crop would otherwise be upsampled).
+FULL_RES_BELOW_PX = 112.0
 
-_EXIF_IFD, _GPS_IFD, _DATETIME_ORIGINAL = 0x8769, 0x8825, 36867
+_GPS_IFD = 0x8825
 
 
 @dataclass(frozen=True)
@@ -39,9 +58,10 @@ class EngineSettings:
     detector: str = "yunet"
     recognizer: str = "sface"
     backend: str | None = None
-    min_face: int = DEFAULT_MIN_FACE
+    min_face: int | None = None  # None: config.default_min_face of each photo
     threads: int | None = 1
     check_faces: bool = True
+    preview: bool = True   # detect large JPEGs on a DCT-scaled preview (see the module)
 
     def validate(self) -> None:
         """Refuse unknown model names without loading the models."""
@@ -76,6 +96,8 @@ class FileResult:
     faces: list[NewFace] = field(default_factory=list)
     nonfaces: int = 0               # detections rejected as non-faces
     error: str | None = None
+    skipped: str | None = None        # a key of scan.SKIP_REASONS: not a photo to index
+    notes: list[str] = field(default_factory=list)  # decoder warnings, preview, RAW...
 
 
 def content_hash(data: bytes) -> str:
@@ -84,9 +106,9 @@ def content_hash(data: bytes) -> str:
 
 
 def analyze_file(engine: FaceEngine, path: str, known_hashes: Collection[str] = (),
-                 force: bool = False) -> FileResult:
+                 force: bool = False, preview: bool = True) -> FileResult:
     """Hash, decode and analyse one file. When its hash is in ``known_hashes`` (and not
-    ``force``) it is not decoded at all."""
+    ``force``) it is not decoded at all; ``preview=False`` detects at full resolution."""
     res = FileResult(path)
     try:
         before = os.stat(path)
@@ -105,8 +127,11 @@ def analyze_file(engine: FaceEngine, path: str, known_hashes: Collection[str] = 
     if res.content_hash in known_hashes and not force:
         return res
     try:
-        bgr = decode_bytes(data, path)
-        analysis = engine.analyze_image(bgr)
+        decoded, faces, scale, rejected = detect_faces(engine, data, path, preview)
+    except (ImageTooSmallError, UnsupportedImageError) as exc:
+        res.skipped = "too_small" if isinstance(exc, ImageTooSmallError) else "unsupported"
+        res.error = str(exc).removeprefix(f"{path}: ")
+        return res
     except FaceAtlasError as exc:
         res.error = str(exc).removeprefix(f"{path}: ")
         return res
@@ -114,59 +139,127 @@ def analyze_file(engine: FaceEngine, path: str, known_hashes: Collection[str] = 
         res.error = f"cannot be analysed ({type(exc).__name__}: {exc})"
         return res
     res.analyzed = True
-    res.height, res.width = bgr.shape[:2]
-    _read_metadata(data, res)
-    if res.taken_at is None:
-        res.taken_at = datetime.fromtimestamp(after.st_mtime_ns / 1e9).isoformat(
-            timespec="seconds")
-        res.taken_at_source = "mtime"
-    res.faces = [to_new_face(bgr, f) for f in analysis.faces]
-    res.nonfaces = len(analysis.rejected)
+    res.width, res.height = decoded.size
+    res.notes = decoded.notes
+    exif = _read_metadata(data, res)
+    res.taken_at, res.taken_at_source = photo_date(data, path, after.st_mtime_ns, exif)
+    res.faces = [to_new_face(decoded.bgr, f, scale) for f in faces]
+    res.nonfaces = rejected
     return res
 
 
-def to_new_face(bgr: np.ndarray, face: Face) -> NewFace:
-    """A catalog face (with thumbnail) from an engine face."""
+def detect_faces(engine: FaceEngine, data: bytes, label: str,
+                 preview: bool = True) -> tuple[DecodedImage, list[Face], float, int]:
+    """Decode (a preview when the photo is large and ``preview``) and analyse:
+    ``(decoded, faces in the decoded pixels' coordinates, their scale to full
+    resolution, how many detections were rejected as non-faces)``."""
+    min_face = float(getattr(engine.detector, "min_face", None) or _default_min_face(data))
+    scale = min(1.0, PREVIEW_FACE_PX / min_face) if preview else 1.0
+    decoded = decode_image(data, label, scale=scale, keep_side=PREVIEW_MIN_SIDE)
+    if decoded.scale == 1.0:
+        analysis = engine.analyze_image(decoded.bgr)
+        return decoded, analysis.faces, 1.0, len(analysis.rejected)
+    scale = decoded.scale
+    dets, rejected = _detect_whole(engine, decoded.bgr, max(1, int(min_face * scale)))
+    if any(d.size < FULL_RES_BELOW_PX for d in dets):
+        dets = [rescale(d, 1.0 / scale) for d in dets]
+        decoded.full()
+        scale = 1.0
+    return decoded, engine.analyze(decoded.bgr, dets) if dets else [], scale, len(rejected)
+
+
+def _default_min_face(data: bytes) -> int:
+    """:func:`~faceatlas.config.default_min_face` of a photo, from its header only."""
+    try:
+        with warnings.catch_warnings():  # the decoder proper turns them into notes
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as img:
+                return default_min_face(*img.size)
+    except Exception:  # noqa: BLE001 - the decoder proper reports unreadable files
+        return DEFAULT_MIN_FACE
+
+
+def _detect_whole(engine: FaceEngine, bgr: np.ndarray, min_face: int
+                  ) -> tuple[list[Detection], list[Rejection]]:
+    """Faces of a preview (and the detections the non-face filter rejected), its fine
+    pyramid level run as one window over the whole preview (one network call instead of
+    overlapping tiles: the preview is small enough)."""
+    detector = engine.detector
+    tile = getattr(detector, "tile", None)
+    if tile is None:
+        return engine.detect_checked(bgr, min_face)
+    detector.tile = max(int(tile), *bgr.shape[:2])
+    try:
+        return engine.detect_checked(bgr, min_face)
+    finally:
+        detector.tile = tile
+
+
+def rescale(det: Detection, factor: float) -> Detection:
+    """A detection with box and landmarks multiplied by ``factor``."""
+    x, y, w, h = det.box
+    return Detection((x * factor, y * factor, w * factor, h * factor),
+                     np.asarray(det.landmarks, np.float32) * np.float32(factor), det.score)
+
+
+def to_new_face(bgr: np.ndarray, face: Face, scale: float = 1.0) -> NewFace:
+    """A catalog face (with thumbnail) from an engine face found in ``bgr``, whose pixels
+    are ``scale`` times the full resolution (box and landmarks are stored at full
+    resolution)."""
+    thumb = thumbnail(bgr, face.box)
+    if scale != 1.0:
+        face = dataclasses.replace(face, detection=rescale(face.detection, 1.0 / scale))
     return NewFace(box=face.box, landmarks=np.asarray(face.detection.landmarks, np.float32),
                    det_score=float(face.detection.score), quality=float(face.quality.score),
                    quality_components={k: float(v) for k, v in face.quality.components.items()},
-                   thumbnail=thumbnail(bgr, face.box), model=face.embedding.model,
+                   thumbnail=thumb, model=face.embedding.model,
                    vector=np.asarray(face.embedding.vector, np.float32))
 
 
 def thumbnail(bgr: np.ndarray, box: tuple[float, float, float, float],
               size: int = THUMBNAIL_SIZE) -> bytes:
-    """A square JPEG of the face with some margin, ``size`` pixels wide."""
+    """A square JPEG of the face with some margin, ``size`` pixels wide (edges beyond the
+    image repeat its border pixels)."""
     x, y, w, h = box
     side = max(w, h) * 1.3
     cx, cy = x + w / 2, y + h / 2
     x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
     s = max(1, int(round(side)))
-    pad = s
-    padded = cv2.copyMakeBorder(bgr, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    crop = padded[y0 + pad:y0 + pad + s, x0 + pad:x0 + pad + s]
-    if crop.size == 0:
+    ih, iw = bgr.shape[:2]
+    cx0, cy0 = min(max(x0, 0), iw), min(max(y0, 0), ih)
+    cx1, cy1 = min(max(x0 + s, 0), iw), min(max(y0 + s, 0), ih)
+    if cx1 <= cx0 or cy1 <= cy0:
         crop = bgr
+    else:  # pad only the crop, never the whole photo
+        crop = cv2.copyMakeBorder(bgr[cy0:cy1, cx0:cx1], cy0 - y0, y0 + s - cy1, cx0 - x0,
+                                  x0 + s - cx1, cv2.BORDER_REPLICATE)
     small = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
     ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])
     return buf.tobytes() if ok else b""
 
 
-def _read_metadata(data: bytes, res: FileResult) -> None:
-    """EXIF capture time and GPS position, when present and well formed."""
+def _read_metadata(data: bytes, res: FileResult) -> Image.Exif | None:
+    """GPS position, when present and well formed; returns the EXIF block (for dates).
+    Warnings (corrupt EXIF...) become notes."""
     try:
-        exif = Image.open(io.BytesIO(data)).getexif()
-        taken = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL)
-        if isinstance(taken, str) and taken.strip("\x00 "):
-            res.taken_at = datetime.strptime(taken.strip("\x00 ")[:19],
-                                             "%Y:%m:%d %H:%M:%S").isoformat()
-            res.taken_at_source = "exif"
-        gps = exif.get_ifd(_GPS_IFD)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            exif = Image.open(io.BytesIO(data)).getexif()
+            exif.get_ifd(0x8769)  # parse the sub-IFD now, under the warning capture
+            gps = exif.get_ifd(_GPS_IFD)
+    except Exception:  # noqa: BLE001 - metadata is optional; a bad EXIF block is ignored
+        return None
+    for w in caught:
+        text = str(w.message).strip().rstrip(".")
+        if text and text not in res.notes:
+            res.notes.append(text)
+    try:
         if gps and 2 in gps and 4 in gps:
             res.gps_lat = _degrees(gps[2], gps.get(1, "N"), "S")
             res.gps_lon = _degrees(gps[4], gps.get(3, "E"), "W")
-    except Exception:  # noqa: BLE001 - metadata is optional; a bad EXIF block is ignored
-        return
+    except Exception:  # noqa: BLE001 - a malformed GPS block is ignored
+        res.gps_lat = res.gps_lon = None
+    return exif
 
 
 def _degrees(dms: object, ref: object, negative: str) -> float:
@@ -178,20 +271,22 @@ def _degrees(dms: object, ref: object, negative: str) -> float:
 # -- worker processes ----------------------------------------------------------------
 _ENGINE: FaceEngine | None = None
 _KNOWN: frozenset[str] = frozenset()
+_PREVIEW = True
 
 
 def init_worker(settings: EngineSettings, known_hashes: frozenset[str]) -> None:
     """Process-pool initializer: one engine per worker, limited threads, and Ctrl-C left to
     the main process (which stops the run cleanly)."""
-    global _ENGINE, _KNOWN
+    global _ENGINE, _KNOWN, _PREVIEW
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if settings.threads:
         cv2.setNumThreads(settings.threads)
     _ENGINE = settings.build()
     _KNOWN = known_hashes
+    _PREVIEW = settings.preview
 
 
 def worker_analyze(path: str, force: bool) -> FileResult:
     """Analyse ``path`` in a worker set up by :func:`init_worker`."""
     assert _ENGINE is not None, "init_worker was not run"
-    return analyze_file(_ENGINE, path, _KNOWN, force)
+    return analyze_file(_ENGINE, path, _KNOWN, force, _PREVIEW)

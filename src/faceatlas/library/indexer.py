@@ -19,7 +19,14 @@ One run:
 6. **save** the vector indexes. They are derived data: if the run dies before this, the
    next opening finds them out of date and repairs them from the catalog.
 
-Bad files (unreadable, corrupt, not images, changing while read, link loops) are stored
+Every file met is accounted for: ``files_seen`` is the sum of new, changed, moved,
+unchanged, errors, skipped (by reason, :data:`~faceatlas.library.scan.SKIP_REASONS`: not
+an image, unsupported format, too small, video, empty, hidden) and ``pending`` (files an
+interrupted run did not reach). What a file is comes from its first bytes, never its
+name. Skipped files are not stored. Library warnings (corrupt EXIF...) become per-file
+``notes``.
+
+Bad files (unreadable, corrupt, changing while read, link loops) are stored
 with ``status='error'`` and their message, and the run goes on; a file that was indexed
 before keeps its stored faces when it becomes unreadable. Ctrl-C stops after the current
 images; a full disk stops the run with a clear message and a consistent catalog.
@@ -44,7 +51,7 @@ from ..store import CatalogError, ImageInfo, ImageRecord
 from .analysis import EngineSettings, FileResult, analyze_file, init_worker, worker_analyze
 from .core import Library
 from .notface import screen_not_faces
-from .scan import FoundFile, scan
+from .scan import SKIP_REASONS, FoundFile, classify, os_error_message, scan
 
 #: Runs with at most this many files to analyse skip the worker processes (whose start
 #: costs more than the work).
@@ -71,11 +78,30 @@ class IndexSummary:
     refused: int = 0                  # faces of opted-out people, not stored
     nonfaces: int = 0                 # detections rejected as non-faces or marked "not a
                                       # face" by the user (faceatlas.library.notface)
+    files_seen: int = 0               # every file met (the sum of the counts below)
+    skipped_files: list[dict[str, str]] = field(default_factory=list)  # path, reason, detail
+    notes: list[dict[str, str]] = field(default_factory=list)          # path, note
+    pending: int = 0                  # files not reached (interrupted or stopped run)
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        """Files skipped, by reason (every reason of ``SKIP_REASONS``, zeros included)."""
+        counts = dict.fromkeys(SKIP_REASONS, 0)
+        for s in self.skipped_files:
+            counts[s["reason"]] = counts.get(s["reason"], 0) + 1
+        return counts
+
+    def accounted(self) -> int:
+        """Files with a verdict; equals ``files_seen`` once ``pending`` is added."""
+        return (self.new + self.changed + self.moved + self.unchanged + len(self.errors)
+                + len(self.skipped_files))
 
     def to_dict(self) -> dict[str, object]:
-        return {"new": self.new, "changed": self.changed, "moved": self.moved,
-                "deleted": self.deleted, "unchanged": self.unchanged, "faces": self.faces,
-                "errors": len(self.errors), "error_files": self.errors,
+        return {"files_seen": self.files_seen, "new": self.new, "changed": self.changed,
+                "moved": self.moved, "unchanged": self.unchanged, "errors": len(self.errors),
+                "skipped": self.skipped, "pending": self.pending, "deleted": self.deleted,
+                "faces": self.faces, "error_files": self.errors,
+                "skipped_files": self.skipped_files, "notes": self.notes,
                 "interrupted": self.interrupted, "stopped": self.stopped,
                 "analysed": self.analysed, "refused": self.refused,
                 "nonfaces": self.nonfaces,
@@ -111,6 +137,9 @@ class Indexer:
         start = time.perf_counter()
         summary = IndexSummary()
         found = scan(paths, skip=self.library.root)
+        summary.files_seen = len(found.files) + len(found.errors) + len(found.hidden)
+        for path in found.hidden:
+            summary.skipped_files.append({"path": path, "reason": "hidden", "detail": ""})
         self._guard = OptOutGuard.load(self.store)
         for model in self.store.embedding_models():  # check/repair before any change
             self.library.vectors.get(model)
@@ -136,8 +165,9 @@ class Indexer:
         try:
             for path, message in found.errors:
                 self._error(path, message, summary)
-            results = self._results([f.path for f in todo], frozenset(known - {""}))
-            shown = self.progress(results, len(todo), "indexing") if self.progress else results
+            images = [f.path for f in todo if self._is_image(f.path, summary)]
+            results = self._results(images, frozenset(known - {""}))
+            shown = self.progress(results, len(images), "indexing") if self.progress else results
             try:
                 for res in shown:
                     self._commit(res, summary)
@@ -158,7 +188,32 @@ class Indexer:
             except OSError as exc:  # derived data: rebuilt from the catalog next time
                 summary.stopped = summary.stopped or f"vector index not saved ({exc})"
             summary.seconds = time.perf_counter() - start
+            summary.pending = max(0, summary.files_seen - summary.accounted())
         return summary
+
+    def _is_image(self, path: str, summary: IndexSummary) -> bool:
+        """Whether ``path`` holds an image to analyse (from its first bytes); other files
+        are counted as skipped (or as errors)."""
+        try:
+            reason, detail = classify(path)
+        except OSError as exc:
+            self._error(path, os_error_message(exc), summary)
+            return False
+        if reason is None:
+            return True
+        self._skip(path, reason, detail, summary)
+        return False
+
+    def _skip(self, path: str, reason: str, detail: str, summary: IndexSummary) -> None:
+        stored = self._existing.get(path)
+        if stored is not None and stored.status != "error":
+            # indexed before as a photo: keep what was stored, report the change
+            text = SKIP_REASONS.get(reason, reason) + (f" ({detail})" if detail else "")
+            self._error(path, f"no longer a readable photo: {text}", summary)
+            return
+        if stored is not None:  # a stale error record (an older run): not a photo at all
+            self.store.delete_images([stored.id])
+        summary.skipped_files.append({"path": path, "reason": reason, "detail": detail})
 
     # -- analysis ----------------------------------------------------------------------
     def _results(self, paths: list[str], known: frozenset[str]) -> Iterator[FileResult]:
@@ -167,7 +222,7 @@ class Indexer:
             engine = self._engine or self.settings.build()
             while self._queue:
                 path, force = self._queue.popleft()
-                yield analyze_file(engine, path, known, force)
+                yield analyze_file(engine, path, known, force, self.settings.preview)
             return
         if not self._queue:
             return
@@ -221,6 +276,10 @@ class Indexer:
         return None
 
     def _commit(self, res: FileResult, summary: IndexSummary) -> None:
+        summary.notes.extend({"path": res.path, "note": n} for n in res.notes)
+        if res.skipped is not None:
+            self._skip(res.path, res.skipped, res.error or "", summary)
+            return
         if res.error is not None:
             self._error(res.path, res.error, summary, res)
             return

@@ -1,9 +1,11 @@
 """Finding image files under the paths given to ``faceatlas index``.
 
 Folders are walked recursively (following symbolic links, each real folder once, so a
-link loop cannot trap the walk); hidden files and folders are skipped; files are kept by
-extension. A file named explicitly is always kept. Files that cannot be examined (broken
-link, link loop, permission denied) are returned as errors, never raised.
+link loop cannot trap the walk); hidden folders are not entered and hidden files are
+listed as skipped. Every other file is returned whatever its name: what it holds is
+decided from its content (:func:`classify`, magic bytes), not its extension. Files that
+cannot be examined (broken link, link loop, permission denied) are returned as errors,
+never raised.
 """
 
 from __future__ import annotations
@@ -14,9 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import FaceAtlasError
+from ..image import HEAD_BYTES, sniff, unsupported_reason
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp",
-                              ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".pbm"})
+#: Why a file met by ``index`` was not analysed (``skipped`` counts of a run), in the
+#: order they are reported.
+SKIP_REASONS: dict[str, str] = {
+    "not_image": "not an image",
+    "unsupported": "unsupported image format",
+    "too_small": "image too small to hold a face",
+    "video": "video, not indexed",
+    "empty": "empty file",
+    "hidden": "hidden file",
+}
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,30 @@ class ScanResult:
     files: list[FoundFile] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)
+
+
+def classify(path: str) -> tuple[str | None, str]:
+    """``(skip reason, detail)`` of a file from its first bytes: reason ``None`` for an
+    image this installation reads, else a key of :data:`SKIP_REASONS` with a detail
+    (the format, or what the name claims). Raises :class:`OSError` if it cannot be read."""
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    kind, fmt = sniff(head, path)
+    if kind == "image":
+        return None, fmt
+    if kind == "not_image":
+        ext = os.path.splitext(path)[1].lower()
+        return "not_image", (f"content is not an image although named {ext}"
+                             if ext in IMAGE_EXTENSIONS else "")
+    if kind == "unsupported":
+        return kind, unsupported_reason(fmt)
+    return kind, fmt
+
+
+#: Extensions that claim an image (only used to word messages; content decides).
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".tif",
+                          ".tiff", ".gif", ".heic", ".heif", ".avif", ".ppm", ".pgm", ".pbm"})
 
 
 def os_error_message(exc: OSError) -> str:
@@ -108,6 +143,7 @@ def _walk(root: str, result: ScanResult, seen: set[str], skip_real: str | None) 
         visited.add(key)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name.startswith(".") or Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
+            if name.startswith("."):
+                result.hidden.append(os.path.join(folder, name))
                 continue
             _add(os.path.join(folder, name), result, seen)

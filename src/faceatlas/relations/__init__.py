@@ -4,9 +4,9 @@ The names below are imported on first use (the graph loads networkx)."""
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ..lazy import lazy_getattr
 from .errors import RelationsError, UnknownPersonError
 
 if TYPE_CHECKING:
@@ -21,10 +21,4 @@ __all__ = ["CsvOccurrences", "Occurrence", "OccurrenceSource", "RelationGraph",
            "RelationsError", "UnknownPersonError", "as_time", "resolve_person"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())

@@ -21,16 +21,28 @@ import numpy as np
 
 from ..errors import NotFoundError
 from ..store import CatalogStore, SQLiteStore, open_store
-from ..store.base import ImageRecord
+from ..store.base import ESTIMATED_DATE_SOURCES, ImageRecord
 from .occurrences import Occurrence, as_time
 
-_SQL = ("SELECT f.image_id, f.person_id, i.taken_at, i.mtime_ns FROM faces f "
-        "JOIN images i ON i.id = f.image_id JOIN people p ON p.id = f.person_id "
+_SQL = ("SELECT f.image_id, f.person_id, i.taken_at, i.mtime_ns, i.taken_at_source "
+        "FROM faces f JOIN images i ON i.id = f.image_id JOIN people p ON p.id = f.person_id "
         "WHERE f.person_id IS NOT NULL{hidden} ORDER BY f.image_id, f.person_id")
 
 
 def _image_time(taken_at: str | None, mtime_ns: int) -> datetime:
-    return as_time(taken_at) if taken_at else datetime.fromtimestamp(mtime_ns / 1e9)
+    """The photo's local wall-clock time (a stored UTC offset is dropped, not applied:
+    a photo taken at 23:30 abroad stays on that day)."""
+    if not taken_at:
+        return datetime.fromtimestamp(mtime_ns / 1e9)
+    try:
+        return datetime.fromisoformat(taken_at).replace(tzinfo=None)
+    except ValueError:
+        return as_time(taken_at)
+
+
+def _estimated(source: str | None) -> bool:
+    """Whether a date from this source is an estimate (file time, or no source)."""
+    return source is None or source in ESTIMATED_DATE_SOURCES
 
 
 class CatalogOccurrences:
@@ -39,11 +51,18 @@ class CatalogOccurrences:
     Args:
         store: an open catalog.
         include_hidden: also count people marked ``hidden`` (left out by default).
+        exact_dates: leave out photos whose date is an estimate (the file time).
+
+    After :meth:`occurrences` has been read, :attr:`estimated_photos` holds the photos
+    with estimated dates that were met: listed (or, with ``exact_dates``, left out).
     """
 
-    def __init__(self, store: CatalogStore, include_hidden: bool = False) -> None:
+    def __init__(self, store: CatalogStore, include_hidden: bool = False,
+                 exact_dates: bool = False) -> None:
         self.store = store
         self.include_hidden = include_hidden
+        self.exact_dates = exact_dates
+        self.estimated_photos: set[int] = set()
         people = store.people()
         self._names = {p.id: p.name for p in people if p.name}
         self._hidden = {p.id for p in people if p.hidden}
@@ -60,14 +79,23 @@ class CatalogOccurrences:
                 if face.image_id not in images:
                     images[face.image_id] = self.store.get_image(face.image_id)
                 img = images[face.image_id]
-                if img is not None:
-                    yield Occurrence(face.image_id, person.id,
-                                     _image_time(img.taken_at, img.mtime_ns))
+                if img is None:
+                    continue
+                if _estimated(img.taken_at_source):
+                    self.estimated_photos.add(face.image_id)
+                    if self.exact_dates:
+                        continue
+                yield Occurrence(face.image_id, person.id,
+                                 _image_time(img.taken_at, img.mtime_ns))
 
     def _sqlite_occurrences(self, store: SQLiteStore) -> Iterator[Occurrence]:
         sql = _SQL.format(hidden="" if self.include_hidden else " AND p.hidden = 0")
         cache: dict[tuple[str | None, int], datetime] = {}
-        for image_id, person_id, taken_at, mtime_ns in store.connection.execute(sql):
+        for image_id, person_id, taken_at, mtime_ns, src in store.connection.execute(sql):
+            if _estimated(src):
+                self.estimated_photos.add(image_id)
+                if self.exact_dates:
+                    continue
             key = (taken_at, mtime_ns)
             t = cache.get(key)
             if t is None:
@@ -97,7 +125,8 @@ class CatalogOccurrences:
         return out
 
 
-def open_catalog(library: str | Path, include_hidden: bool = False) -> CatalogOccurrences:
+def open_catalog(library: str | Path, include_hidden: bool = False,
+                 exact_dates: bool = False) -> CatalogOccurrences:
     """Occurrences of the library folder ``library`` (which must hold a catalog)."""
     from ..store import CATALOG_FILE
 
@@ -105,4 +134,4 @@ def open_catalog(library: str | Path, include_hidden: bool = False) -> CatalogOc
     if not path.is_file():
         raise NotFoundError(f"{library}: no catalog here ({CATALOG_FILE}); index the photos "
                              "first with `faceatlas index`")
-    return CatalogOccurrences(open_store(Path(library)), include_hidden)
+    return CatalogOccurrences(open_store(Path(library)), include_hidden, exact_dates)

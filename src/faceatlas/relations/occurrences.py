@@ -46,6 +46,12 @@ class OccurrenceSource(Protocol):
     def photo_paths(self, photo_ids: Sequence[int]) -> dict[int, str]: ...
 
 
+def estimated_photos(source: OccurrenceSource) -> frozenset[int]:
+    """Photos of ``source`` whose dates are estimates (file times), as far as it knows
+    (a catalog does, once its occurrences were read; a CSV file does not)."""
+    return frozenset(getattr(source, "estimated_photos", ()))
+
+
 def as_time(value: datetime | str) -> datetime:
     """A naive datetime from a datetime or ISO-8601 string (aware times go to UTC)."""
     if isinstance(value, str):

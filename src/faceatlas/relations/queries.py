@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -30,19 +30,27 @@ class Companion:
     weight: int
     first: datetime
     last: datetime
+    estimated: int = 0  # shared photos whose date is an estimate (file time)
 
     def to_dict(self) -> dict[str, object]:
         return {"person": self.person, "weight": self.weight, "first": _iso(self.first),
-                "last": _iso(self.last)}
+                "last": _iso(self.last), "estimated_dates": self.estimated}
 
 
-def top_companions(rg: RelationGraph, person: int, n: int = 10) -> list[Companion]:
-    """The ``n`` people who share most photos with ``person`` (ties: most recent, then id)."""
-    rg.photos_of(person)  # raises for an unknown person
+def top_companions(rg: RelationGraph, person: int, n: int = 10,
+                   estimated: Collection[int] = frozenset()) -> list[Companion]:
+    """The ``n`` people who share most photos with ``person`` (ties: most recent, then id);
+    ``estimated`` lists the photos whose dates are estimates (counted per companion)."""
+    mine = rg.photos_of(person)  # raises for an unknown person
     found = [Companion(other, d["weight"], d["first"], d["last"])
              for other, d in rg.graph[person].items()]
     found.sort(key=lambda c: (-c.weight, -c.last.timestamp(), c.person))
-    return found[:max(n, 0)]
+    found = found[:max(n, 0)]
+    if estimated:
+        guessed = mine & frozenset(estimated)
+        found = [replace(c, estimated=len(guessed & rg.photos_of(c.person)))
+                 for c in found] if guessed else found
+    return found
 
 
 def photos_together(rg: RelationGraph, people: Collection[int],
@@ -131,14 +139,18 @@ class Month:
     month: str  # YYYY-MM
     photos: int
     with_people: list[tuple[int, int]]  # (person, shared photos), most first
+    estimated: int = 0  # photos whose date is an estimate (file time)
 
     def to_dict(self) -> dict[str, object]:
-        return {"month": self.month, "photos": self.photos,
+        return {"month": self.month, "photos": self.photos, "estimated_dates": self.estimated,
                 "with": [{"person": p, "photos": n} for p, n in self.with_people]}
 
 
-def timeline(rg: RelationGraph, person: int) -> list[Month]:
-    """Photos of ``person`` per month (oldest first), with the people in them."""
+def timeline(rg: RelationGraph, person: int,
+             estimated: Collection[int] = frozenset()) -> list[Month]:
+    """Photos of ``person`` per month (oldest first), with the people in them;
+    ``estimated`` lists the photos whose dates are estimates (counted per month)."""
+    guessed = frozenset(estimated)
     months: dict[str, list[int]] = defaultdict(list)
     for photo in rg.photos_of(person):
         months[rg.taken_at(photo).strftime("%Y-%m")].append(photo)
@@ -148,5 +160,6 @@ def timeline(rg: RelationGraph, person: int) -> list[Month]:
         for photo in months[month]:
             counts.update(p for p in rg.people_in(photo) if p != person)
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        out.append(Month(month, len(months[month]), ranked))
+        out.append(Month(month, len(months[month]), ranked,
+                         sum(p in guessed for p in months[month])))
     return out

@@ -18,15 +18,16 @@ def add_relations(app: FastAPI, host: LibraryHost, read: Any) -> None:
     """Add the relations endpoints to ``app``."""
     from ..app import relations as uc
 
-    def query(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
+    def query(fn: Callable[..., dict[str, Any]], *args: Any, exact_dates: bool = False
+              ) -> dict[str, Any]:
         with host.library() as lib:
-            return fn(*uc.from_store(lib.store), *args)
+            return fn(*uc.from_store(lib.store, exact_dates=exact_dates), *args)
 
     @app.get(PREFIX + "/top", tags=["relations"], dependencies=[read])
     def top(person: str = Query(..., description="Name or #ID."),
-            n: int = Query(10, ge=1, le=1000)) -> dict[str, Any]:
+            n: int = Query(10, ge=1, le=1000), exact_dates: bool = False) -> dict[str, Any]:
         """The people who appear most often with `person` (`relations top --json`)."""
-        return query(uc.top, person, n)
+        return query(uc.top, person, n, exact_dates, exact_dates=exact_dates)
 
     @app.get(PREFIX + "/together", tags=["relations"], dependencies=[read])
     def together(a: str, b: str, without: list[str] = Query([])) -> dict[str, Any]:
@@ -49,6 +50,6 @@ def add_relations(app: FastAPI, host: LibraryHost, read: Any) -> None:
         return query(uc.communities, method, seed, resolution, min_size)
 
     @app.get(PREFIX + "/timeline", tags=["relations"], dependencies=[read])
-    def timeline(person: str) -> dict[str, Any]:
+    def timeline(person: str, exact_dates: bool = False) -> dict[str, Any]:
         """A person's photos per month (`relations timeline --json`)."""
-        return query(uc.timeline, person)
+        return query(uc.timeline, person, exact_dates, exact_dates=exact_dates)

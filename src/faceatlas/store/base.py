@@ -48,6 +48,12 @@ AssignedBy = Literal["auto", "user"]
 DECISION_KINDS = ("enroll", "assign", "unassign", "merge", "split", "reject", "rename")
 
 
+#: Where ``taken_at`` comes from (see :mod:`faceatlas.library.dates`).
+DateSource = Literal["exif", "xmp", "filename", "mtime"]
+#: Sources whose dates are estimates, not capture times (relations count them apart).
+ESTIMATED_DATE_SOURCES = frozenset({"mtime"})
+
+
 @dataclass(frozen=True, kw_only=True)
 class ImageInfo:
     """What is known about an image file when it is (re)indexed."""
@@ -60,8 +66,8 @@ class ImageInfo:
     mtime_ns: int
     width: int | None = None
     height: int | None = None
-    taken_at: str | None = None     # ISO 8601 local time, "YYYY-MM-DDTHH:MM:SS"
-    taken_at_source: Literal["exif", "mtime"] | None = None
+    taken_at: str | None = None     # ISO 8601 local time, "YYYY-MM-DDTHH:MM:SS[+HH:MM]"
+    taken_at_source: DateSource | None = None
     gps_lat: float | None = None
     gps_lon: float | None = None
     status: ImageStatus = "ok"

@@ -110,6 +110,45 @@ CREATE TABLE not_faces (
 CREATE INDEX not_faces_hash ON not_faces (content_hash);
 """
 
+#: Where a photo's date comes from (see faceatlas.library.dates): EXIF, XMP, a date in the
+#: file name, or the file time (an estimate). SQLite cannot change a CHECK constraint in
+#: place: the images table is rebuilt (the migration runs with foreign keys off, so faces
+#: keep their rows; ids and the AUTOINCREMENT counter are kept).
+V4_DATE_SOURCES = """
+CREATE TABLE images_v4 (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    path            TEXT NOT NULL UNIQUE,
+    folder          TEXT NOT NULL,
+    album           TEXT NOT NULL,
+    content_hash    TEXT,
+    size            INTEGER NOT NULL,
+    mtime_ns        INTEGER NOT NULL,
+    width           INTEGER,
+    height          INTEGER,
+    taken_at        TEXT,
+    taken_at_source TEXT CHECK (taken_at_source IN ('exif', 'xmp', 'filename', 'mtime')),
+    gps_lat         REAL,
+    gps_lon         REAL,
+    status          TEXT NOT NULL CHECK (status IN ('ok', 'noface', 'error')),
+    error           TEXT,
+    face_count      INTEGER NOT NULL DEFAULT 0,
+    indexed_at      TEXT NOT NULL
+);
+INSERT INTO images_v4 (id, path, folder, album, content_hash, size, mtime_ns, width, height,
+    taken_at, taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at)
+    SELECT id, path, folder, album, content_hash, size, mtime_ns, width, height, taken_at,
+    taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at FROM images;
+DELETE FROM sqlite_sequence WHERE name = 'images_v4';
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'images_v4', seq FROM sqlite_sequence WHERE name = 'images';
+DROP TABLE images;
+ALTER TABLE images_v4 RENAME TO images;
+CREATE INDEX images_hash ON images (content_hash);
+CREATE INDEX images_folder ON images (folder);
+CREATE INDEX images_album ON images (album);
+CREATE INDEX images_taken ON images (taken_at)
+"""
+
 #: Keys of the REST service (faceatlas.app.keys): only the SHA-256 of each secret is kept;
 #: a revoked key stays listed (``revoked_at``) and a new key may then reuse its name. The
 #: audit log records who (key name) did what (write and admin calls), when.
@@ -137,6 +176,6 @@ CREATE TABLE audit_log (
 """
 
 #: Migration scripts, in order; the catalog's version is the number applied.
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3_NOT_FACE, V5_API_KEYS)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3_NOT_FACE, V4_DATE_SOURCES, V5_API_KEYS)
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -125,13 +125,24 @@ class SQLiteStore:
         if version > SCHEMA_VERSION:
             raise CatalogError(f"{self.path}: catalog schema v{version} is newer than this "
                                f"faceatlas (v{SCHEMA_VERSION}); upgrade faceatlas")
-        for target in range(version, SCHEMA_VERSION):
-            with self._tx() as c:
-                for stmt in MIGRATIONS[target].split(";"):
-                    if stmt.strip():
-                        c.execute(stmt)
-                c.execute("DELETE FROM schema_version")
-                c.execute("INSERT INTO schema_version VALUES (?)", (target + 1,))
+        if version == SCHEMA_VERSION:
+            return
+        # Foreign keys off while migrating (SQLite's procedure for rebuilding a table: a
+        # dropped parent table must not cascade to its children), checked before commit.
+        self._conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            for target in range(version, SCHEMA_VERSION):
+                with self._tx() as c:
+                    for stmt in MIGRATIONS[target].split(";"):
+                        if stmt.strip():
+                            c.execute(stmt)
+                    if c.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                        raise CatalogError(f"{self.path}: migration to schema v{target + 1} "
+                                           "would break references; catalog left unchanged")
+                    c.execute("DELETE FROM schema_version")
+                    c.execute("INSERT INTO schema_version VALUES (?)", (target + 1,))
+        finally:
+            self._conn.execute("PRAGMA foreign_keys = ON")
 
     def close(self) -> None:
         self._conn.close()
