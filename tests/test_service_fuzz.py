@@ -28,7 +28,9 @@ def api_schema(base: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
     with Library.open(lib, create=False) as opened:
         KEY["admin"] = create_key(opened.store, "fuzz", "admin")["key"]
     app = create_app(ServiceConfig(library=lib, roots=[base[0]], max_upload_bytes=100_000))
-    return schemathesis.openapi.from_asgi("/openapi.json", app)
+    loaded = schemathesis.openapi.from_asgi("/openapi.json", app)
+    loaded.config.phases.coverage.enabled = False  # generated cases only: keeps it short
+    return loaded
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
