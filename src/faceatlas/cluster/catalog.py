@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import FaceAtlasError, ModelMismatchError
-from ..store import CatalogStore
+from ..store import CatalogError, CatalogStore, StaleCatalogError
 from ..types import model_name
 from .constraints import Constraints
 from .core import cluster_faces
@@ -157,9 +157,31 @@ def differ_constraints(cf: CatalogFaces, pairs: set[tuple[int, int]]
     return out
 
 
+#: How many times ``cluster`` redoes its work when the catalog changed underneath.
+CLUSTER_ATTEMPTS = 5
+
+
 def cluster_catalog(store: CatalogStore, *, model: str | None = None, full: bool = False,
                     params: ClusterParams | None = None) -> ClusterRun:
-    """Cluster the catalog's faces of one model and store the automatic assignments."""
+    """Cluster the catalog's faces of one model and store the automatic assignments.
+
+    The result is applied in one transaction that first checks the catalog state
+    (:meth:`~faceatlas.store.CatalogStore.apply_clustering`): when a correction, an
+    erasure or another run landed since the faces were read, nothing is written and the
+    work is redone on the new state (at most :data:`CLUSTER_ATTEMPTS` times), so a
+    user's correction made meanwhile is never overwritten."""
+    for _ in range(CLUSTER_ATTEMPTS):
+        try:
+            return _cluster_once(store, model, full, params)
+        except StaleCatalogError:
+            continue
+    raise CatalogError(f"the catalog kept changing while clustering ({CLUSTER_ATTEMPTS} "
+                       "attempts); run `faceatlas cluster` again when it is quieter")
+
+
+def _cluster_once(store: CatalogStore, model: str | None, full: bool,
+                  params: ClusterParams | None) -> ClusterRun:
+    state = store.catalog_state()
     cf = catalog_faces(store, model)
     face_ids, people, fixed = cf.face_ids, cf.people, cf.fixed
     row_of = cf.rows()
@@ -170,13 +192,12 @@ def cluster_catalog(store: CatalogStore, *, model: str | None = None, full: bool
     result = cluster_faces(cf.vectors, quality=cf.quality, photos=cf.photos, people=people,
                            fixed=fixed, constraints=constraints,
                            params=params, full=full, first_new_id=first_new)
-    real_id = {tmp: store.create_person(None).id for tmp in result.new_people}
-    labels = np.array([real_id.get(int(v), int(v)) for v in result.labels], np.int64)
+    labels = np.array([int(v) for v in result.labels], np.int64)
     moves: dict[int, list[int]] = defaultdict(list)
     for row in np.flatnonzero((labels != people) & ~fixed).tolist():
         moves[int(labels[row])].append(int(face_ids[row]))
-    for target, faces in sorted(moves.items()):
-        store.assign_faces(faces, target if target >= 0 else None, by="auto")
+    real_id = store.apply_clustering(moves, [int(t) for t in result.new_people], state)
+    labels = np.array([real_id.get(int(v), int(v)) for v in labels], np.int64)
     return ClusterRun(model=cf.model, mode="full" if full else "incremental",
                       faces=len(face_ids), assigned=int((labels >= 0).sum()),
                       unassigned=int((labels < 0).sum()),

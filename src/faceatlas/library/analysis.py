@@ -16,11 +16,13 @@ landmarks are always stored in full-resolution coordinates.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import hashlib
 import io
 import os
 import signal
+import sys
 import warnings
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -49,6 +51,7 @@ PREVIEW_MIN_SIDE = 640
 FULL_RES_BELOW_PX = 112.0
 
 _GPS_IFD = 0x8825
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -274,10 +277,27 @@ _KNOWN: frozenset[str] = frozenset()
 _PREVIEW = True
 
 
-def init_worker(settings: EngineSettings, known_hashes: frozenset[str]) -> None:
-    """Process-pool initializer: one engine per worker, limited threads, and Ctrl-C left to
-    the main process (which stops the run cleanly)."""
+def end_with_parent(parent: int | None) -> None:
+    """Make this (worker) process end when its parent does, however the parent ends
+    (SIGKILL included): Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; where that is not
+    available, or the parent ``parent`` is already gone, the worker exits now."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if parent is not None and os.getppid() != parent:  # died before prctl took effect
+        os._exit(1)
+
+
+def init_worker(settings: EngineSettings, known_hashes: frozenset[str],
+                parent: int | None = None) -> None:
+    """Process-pool initializer: ends with the parent process ``parent`` whatever kills
+    it, one engine per worker, limited threads, and Ctrl-C left to the main process
+    (which stops the run cleanly)."""
     global _ENGINE, _KNOWN, _PREVIEW
+    end_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if settings.threads:
         cv2.setNumThreads(settings.threads)

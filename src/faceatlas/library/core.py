@@ -7,6 +7,11 @@ Layout of a library folder (``--library DIR``, ``$FACEATLAS_LIBRARY``, default
     index/<model>.faiss     vector index of one model's embeddings (derived data; its
                             header records the model, id count and ids checksum)
     receipts/               erasure receipts (faceatlas.privacy), no biometric data
+    library.lock            held shared by every process that has the library open
+    index.lock              held while a process writes in index/ (see .locks)
+
+Several processes may open one library at once (docs/architecture.md, "Coordination
+between processes").
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ from pathlib import Path
 from ..config import library_dir
 from ..errors import FaceAtlasError, NotFoundError
 from ..store import CATALOG_FILE, CatalogStore, open_store
+from .locks import FileLock, library_lock
 from .vectors import VectorIndexes
 
 
 class Library:
     """A photo library: ``store`` (catalog) and ``vectors`` (per-model indexes)."""
 
-    def __init__(self, root: Path, store: CatalogStore) -> None:
+    def __init__(self, root: Path, store: CatalogStore, lock: FileLock | None = None) -> None:
         self.root = root
         self.store = store
+        self.lock = lock
         self.vectors = VectorIndexes(root / "index", store)
 
     @classmethod
@@ -39,14 +46,25 @@ class Library:
                                  f"`faceatlas index FOLDER --library {root}`")
         if root.exists() and not root.is_dir():
             raise FaceAtlasError(f"{root}: is a file, not a library folder")
-        return cls(root, open_store(root))
+        lock = library_lock(root)
+        if create or root.is_dir():
+            lock.acquire(exclusive=False)  # waits only while the library is being replaced
+        try:
+            return cls(root, open_store(root), lock)
+        except BaseException:
+            lock.release()
+            raise
 
     def close(self) -> None:
         """Save changed vector indexes and close the catalog."""
         try:
             self.vectors.save()
         finally:
-            self.store.close()
+            try:
+                self.store.close()
+            finally:
+                if self.lock is not None:
+                    self.lock.release()
 
     def __enter__(self) -> Library:
         return self

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -47,7 +49,7 @@ import numpy as np
 
 from ..engine import FaceEngine
 from ..privacy.guard import OptOutGuard
-from ..store import CatalogError, ImageInfo, ImageRecord
+from ..store import CatalogError, ImageInfo, ImageRecord, StaleCatalogError
 from .analysis import EngineSettings, FileResult, analyze_file, init_worker, worker_analyze
 from .core import Library
 from .notface import screen_not_faces
@@ -58,6 +60,10 @@ from .scan import SKIP_REASONS, FoundFile, classify, os_error_message, scan
 IN_PROCESS_MAX = 2
 #: ``wrap(items, total, description)`` — a progress display around an iterator.
 Progress = Callable[[Iterable[FileResult], int, str], Iterable[FileResult]]
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @dataclass
@@ -133,13 +139,28 @@ class Indexer:
 
     # -- the run -----------------------------------------------------------------------
     def run(self, paths: list[str | os.PathLike[str]]) -> IndexSummary:
-        """Index ``paths`` (files or folders) and return the counts."""
+        """Index ``paths`` (files or folders) and return the counts. In the main thread,
+        SIGTERM stops the run like Ctrl-C (what was committed stays, the vector indexes
+        are saved, the worker processes end); the workers also end with this process if
+        it is killed outright (:func:`~faceatlas.library.analysis.end_with_parent`)."""
+        terminate = None
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            terminate = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            return self._run(paths)
+        finally:
+            if terminate is not None:
+                signal.signal(signal.SIGTERM, terminate)
+
+    def _run(self, paths: list[str | os.PathLike[str]]) -> IndexSummary:
         start = time.perf_counter()
         summary = IndexSummary()
         found = scan(paths, skip=self.library.root)
         summary.files_seen = len(found.files) + len(found.errors) + len(found.hidden)
         for path in found.hidden:
             summary.skipped_files.append({"path": path, "reason": "hidden", "detail": ""})
+        self._generation = self.store.catalog_state().generation
         self._guard = OptOutGuard.load(self.store)
         for model in self.store.embedding_models():  # check/repair before any change
             self.library.vectors.get(model)
@@ -228,7 +249,8 @@ class Indexer:
             return
         ctx = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
-                                   initializer=init_worker, initargs=(self.settings, known))
+                                   initializer=init_worker,
+                                   initargs=(self.settings, known, os.getpid()))
         pending: dict[Future[FileResult], str] = {}
         try:
             while self._queue or pending:
@@ -275,7 +297,19 @@ class Indexer:
                 return rec
         return None
 
+    def _sync(self) -> None:
+        """Catch up with changes other processes made (docs/architecture.md,
+        "Coordination between processes"): when the catalog generation moved (an
+        erasure, an opt-out made or undone), reload the opt-out screen and drop the
+        in-memory vector indexes that hold erased faces."""
+        generation = self.store.catalog_state().generation
+        if generation != self._generation:
+            self._guard = OptOutGuard.load(self.store)
+            self.library.vectors.refresh()
+            self._generation = generation
+
     def _commit(self, res: FileResult, summary: IndexSummary) -> None:
+        self._sync()
         summary.notes.extend({"path": res.path, "note": n} for n in res.notes)
         if res.skipped is not None:
             self._skip(res.path, res.skipped, res.error or "", summary)
@@ -298,14 +332,21 @@ class Indexer:
         if not res.analyzed:  # hashed only, but not a move after all: analyse it fully
             self._queue.append((res.path, True))
             return
-        res.faces, refused = self._guard.screen(res.faces)
+        analysed = list(res.faces)
+        while True:  # screened with the opt-outs of the generation the commit checks
+            res.faces, refused = self._guard.screen(analysed)
+            res.faces, marked = screen_not_faces(self.store, res.content_hash, res.faces)
+            for model in {f.model for f in res.faces}:
+                vectors.get(model)  # open (and check) before the catalog changes
+            try:
+                saved = self.store.save_image(self._info(res, "ok" if res.faces else "noface"),
+                                              res.faces, expect_generation=self._generation)
+            except StaleCatalogError:
+                self._sync()  # an erasure or opt-out landed meanwhile: screen again
+                continue
+            break
         summary.refused += refused
-        res.faces, marked = screen_not_faces(self.store, res.content_hash, res.faces)
         summary.nonfaces += res.nonfaces + marked
-        for model in {f.model for f in res.faces}:
-            vectors.get(model)  # open (and check) before the catalog changes
-        saved = self.store.save_image(self._info(res, "ok" if res.faces else "noface"),
-                                      res.faces)
         vectors.remove(saved.removed_face_ids)
         by_model: dict[str, list[int]] = {}
         for i, face in enumerate(res.faces):
@@ -313,6 +354,9 @@ class Indexer:
         for model, idx in by_model.items():
             vecs = np.stack([np.asarray(res.faces[i].vector, np.float32) for i in idx])
             vectors.add(model, np.array([saved.face_ids[i] for i in idx], np.int64), vecs)
+        if saved.generation is not None:  # our own replaced faces moved it: nothing to redo
+            vectors.advance(self._generation, saved.generation)
+            self._generation = saved.generation
         summary.analysed += 1
         summary.faces += len(res.faces)
         if stored is not None and stored.status != "error":

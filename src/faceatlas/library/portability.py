@@ -38,9 +38,10 @@ from typing import Any
 from .. import __version__
 from ..errors import FaceAtlasError
 from ..files import sha256_file
-from ..store import CATALOG_FILE
+from ..store import CATALOG_FILE, open_store
 from ..store.schema import SCHEMA_VERSION
 from .core import Library
+from .locks import LOCK_FILES, exclusive_library
 from .rebuild import rebuild_indexes
 
 ARCHIVE_FORMAT = "faceatlas-library"
@@ -218,7 +219,8 @@ def import_library(archive: str | os.PathLike[str], target: Path, force: bool = 
     target = Path(target)
     if target.exists() and not target.is_dir():
         raise FaceAtlasError(f"{target}: is a file, not a library folder")
-    if target.is_dir() and any(target.iterdir()) and not force:
+    if target.is_dir() and any(e.name not in LOCK_FILES for e in target.iterdir()) \
+            and not force:
         raise FaceAtlasError(f"{target}: is not empty; import into an empty folder, or pass "
                              "--force to replace the library there")
     for old, new in remaps:
@@ -230,33 +232,45 @@ def import_library(archive: str | os.PathLike[str], target: Path, force: bool = 
         staged.mkdir()
         manifest = read_archive(Path(archive), staged)
         target.mkdir(exist_ok=True)
-        backup = Path(tmp) / "replaced"
-        backup.mkdir()
-        moved = [e for e in _LIBRARY_ENTRIES if (target / e).exists()]
-        for entry in moved:
-            os.replace(target / entry, backup / entry)
+        # nobody may have the library open while its catalog is replaced
+        lock = exclusive_library(target)
         try:
-            for entry in (CATALOG_FILE, "receipts"):
-                if (staged / entry).exists():
-                    os.replace(staged / entry, target / entry)
-            result = ImportResult(str(target), manifest, replaced=bool(moved))
-            with Library.open(target) as lib:
-                for old, new in remaps:
-                    result.remapped += lib.store.rewrite_paths(old, new)
-                result.indexes = rebuild_indexes(lib)
-                for rec in lib.store.iter_images():
-                    if not os.path.exists(rec.path):
-                        result.missing_paths += 1
-                        if len(result.missing_examples) < 5:
-                            result.missing_examples.append(rec.path)
-        except BaseException:
-            for entry in _LIBRARY_ENTRIES:
-                path = target / entry
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path)
-                elif path.exists():
-                    path.unlink()
-            for entry in moved:
-                os.replace(backup / entry, target / entry)
-            raise
+            return _install(target, staged, Path(tmp), manifest, remaps)
+        finally:
+            lock.release()
+
+
+def _install(target: Path, staged: Path, tmp: Path, manifest: dict[str, Any],
+             remaps: Sequence[tuple[str, str]]) -> ImportResult:
+    """Move the library in ``target`` aside, put the staged one in place, remap paths and
+    rebuild the indexes; on any failure put the old library back."""
+    backup = Path(tmp) / "replaced"
+    backup.mkdir()
+    moved = [e for e in _LIBRARY_ENTRIES if (target / e).exists()]
+    for entry in moved:
+        os.replace(target / entry, backup / entry)
+    try:
+        for entry in (CATALOG_FILE, "receipts"):
+            if (staged / entry).exists():
+                os.replace(staged / entry, target / entry)
+        result = ImportResult(str(target), manifest, replaced=bool(moved))
+        with Library(target, open_store(target)) as lib:  # the caller holds the lock
+            for old, new in remaps:
+                result.remapped += lib.store.rewrite_paths(old, new)
+            result.indexes = rebuild_indexes(lib)
+            for rec in lib.store.iter_images():
+                if not os.path.exists(rec.path):
+                    result.missing_paths += 1
+                    if len(result.missing_examples) < 5:
+                        result.missing_examples.append(rec.path)
+    except BaseException:
+        for entry in _LIBRARY_ENTRIES:
+            path = target / entry
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+        for entry in moved:
+            os.replace(backup / entry, target / entry)
+        raise
     return result

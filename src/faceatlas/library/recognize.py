@@ -244,6 +244,7 @@ def _best_per_group(library: Library, model: str, query: np.ndarray,
     """(image id, best similarity, face id) of the ``groups`` best images; widens the
     search until enough images are found, every allowed face (every face when ``allowed``
     is None) is ranked, or the faces reached are already below ``floor``."""
+    library.vectors.refresh()  # an erasure elsewhere drops what this process holds
     index = library.vectors.get(model)
     total = len(index) if index is not None and allowed is None else \
         (0 if allowed is None else int(allowed.size))

@@ -31,7 +31,7 @@ from ..library.rebuild import rebuild_indexes
 from ..store import CatalogStore, Erasure, Person
 from ..types import model_name
 from ..verification.openset import OpenSetThreshold, resolve_openset_threshold
-from .guard import unit_mean
+from .guard import OptOutGuard, unit_mean
 from .receipt import Receipt, write_receipt
 
 #: FPIR of the forget / opt-out sweep: a face goes with a person when ``identify`` would
@@ -56,6 +56,7 @@ class ErasurePlan:
     kept: dict[str, Any] = field(default_factory=dict)
     create_person: str | None = None
     sources: dict[str, int] = field(default_factory=dict)
+    newest_face: int | None = None  # opt-outs: the highest face id when planned
 
     def to_dict(self) -> dict[str, Any]:
         """What a dry run reports: the action, target, faces by source, face ids."""
@@ -200,6 +201,24 @@ def _affected_faces(store: CatalogStore, erasure: Erasure) -> np.ndarray:
     return np.array(sorted(ids), np.int64)
 
 
+def newest_face(store: CatalogStore) -> int:
+    """The highest face id with an embedding (0 for none): faces above it are newer."""
+    return max((int(ids.max()) for m in store.embedding_models()
+                if (ids := store.face_ids(m)).size), default=0)
+
+
+def late_optout_faces(store: CatalogStore, after: int) -> list[int]:
+    """Faces newer than ``after`` that the stored opt-out templates refuse."""
+    guard = OptOutGuard.load(store)
+    out: set[int] = set()
+    for model in guard.models():
+        ids = store.face_ids(model)
+        ids = ids[ids > after]
+        for batch_ids, vecs in store.embeddings(model, ids.tolist()) if ids.size else ():
+            out.update(int(i) for i in batch_ids[guard.match(model, vecs) >= 0])
+    return sorted(out)
+
+
 def execute(library: Library, plan: ErasurePlan) -> Receipt:
     """Carry out ``plan`` (see module docs) and return its written receipt."""
     store = library.store
@@ -216,10 +235,19 @@ def execute(library: Library, plan: ErasurePlan) -> Receipt:
         index = library.vectors.get(model)
         if index is not None and ids.size:
             index_entries += int(np.isin(ids, index.ids()).sum())
-    counts = store.erase(erasure)
+    counts = store.erase(erasure).to_dict()
+    if erasure.optout and plan.newest_face is not None:
+        # faces another process committed between the plan and the erasure were screened
+        # with the old templates: judge them now (docs/architecture.md, "Coordination")
+        late = late_optout_faces(store, plan.newest_face)
+        if late:
+            for key, n in store.erase(Erasure(face_ids=late)).to_dict().items():
+                counts[key] += n
+            counts["added_while_planned"] = len(late)
+            ids = np.union1d(ids, np.array(late, np.int64))
     rebuilt = rebuild_indexes(library)
     scrubbed = store.scrub()
-    removed = {**counts.to_dict(), "index_entries": index_entries}
+    removed = {**counts, "index_entries": index_entries}
     storage = {"secure_delete": True, "vacuum": True, "wal_truncated": scrubbed,
                "indexes_rebuilt": rebuilt}
     receipt = Receipt(plan.action, plan.target, removed, kept=plan.kept, storage=storage,

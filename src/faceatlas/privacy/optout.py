@@ -32,7 +32,7 @@ from ..errors import FaceAtlasError
 from ..library.core import Library
 from ..library.recognize import person_label
 from ..store import CatalogStore, Erasure, Person
-from .erasure import ErasurePlan, Sweep, sweep_faces, templates_of
+from .erasure import ErasurePlan, Sweep, newest_face, sweep_faces, templates_of
 from .guard import optout_threshold, unit_mean
 
 
@@ -70,6 +70,7 @@ def plan_optout(library: Library, ref: str, photos: list[str | os.PathLike[str]]
     of each photo (embedded with ``engine``), the unlinked faces found matching them and any
     template already kept."""
     store = library.store
+    newest = newest_face(store)
     photos = list(photos or [])
     person: Person | None
     try:
@@ -123,7 +124,7 @@ def plan_optout(library: Library, ref: str, photos: list[str | os.PathLike[str]]
                   f"keep only a template for model(s) {', '.join(templates)} to refuse "
                   "their face in photos indexed later"),
         matched=len(matched), kept=kept, sources=sources,
-        create_person=None if person is not None else name)
+        create_person=None if person is not None else name, newest_face=newest)
 
 
 def undo_optout(library: Library, ref: str) -> dict[str, Any]:

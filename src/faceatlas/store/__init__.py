@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .base import (
     CatalogError,
+    CatalogState,
     CatalogStore,
     ConstraintError,
     Decision,
@@ -21,6 +22,7 @@ from .base import (
     OptOutTemplate,
     Person,
     SaveResult,
+    StaleCatalogError,
 )
 from .sqlite import SQLiteStore
 
@@ -32,8 +34,8 @@ def open_store(library: Path) -> CatalogStore:
     return SQLiteStore(Path(library) / CATALOG_FILE)
 
 
-__all__ = ["CATALOG_FILE", "CatalogError", "CatalogStore", "ConstraintError",
+__all__ = ["CATALOG_FILE", "CatalogError", "CatalogState", "CatalogStore", "ConstraintError",
            "Decision", "DiskFullError",
            "Erasure", "ErasureCounts", "FaceFilter", "FaceRecord", "ImageInfo", "ImageRecord",
            "NewFace", "NotFace", "OptOutTemplate", "Person", "SQLiteStore", "SaveResult",
-           "open_store"]
+           "StaleCatalogError", "open_store"]

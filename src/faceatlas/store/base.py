@@ -33,7 +33,7 @@ index (derived data) is keyed by face id.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -283,6 +283,28 @@ class SaveResult:
     image_id: int
     face_ids: list[int]
     removed_face_ids: list[int]
+    generation: int | None = None  # catalog generation right after this change
+
+
+@dataclass(frozen=True)
+class CatalogState:
+    """Two counters that only grow, for processes sharing one catalog (see
+    docs/architecture.md, "Coordination between processes").
+
+    * ``generation`` grows with every committed change that removes or replaces what a
+      copy held elsewhere may contain: a face or an embedding deleted (forget, opt-out,
+      a re-analysed or deleted photo, "not a face", a model dropped), an embedding
+      replaced, an opt-out template added, changed or deleted. Vector indexes (in memory
+      or on disk) and the opt-out screen of a running ``index`` are checked against it.
+      Adding faces does not move it.
+    * ``revision`` grows with every committed change of people, of face-person links
+      (``person_id``/``assigned_by``), of decisions, and with every face deleted.
+      ``cluster`` applies its result only if it is unchanged since its read.
+
+    A backend keeps them in the same transaction as the change (SQLite: triggers)."""
+
+    generation: int
+    revision: int
 
 
 class CatalogStore(Protocol):
@@ -319,10 +341,27 @@ class CatalogStore(Protocol):
     def iter_images(self) -> Iterator[ImageRecord]:
         """Every image, by id."""
 
-    def save_image(self, info: ImageInfo, faces: Sequence[NewFace]) -> SaveResult:
+    def catalog_state(self) -> CatalogState:
+        """The current :class:`CatalogState`."""
+        ...
+
+    def apply_clustering(self, moves: Mapping[int, Sequence[int]], new_people: Sequence[int],
+                         expect: CatalogState) -> dict[int, int]:
+        """In one transaction, only if the catalog state still equals ``expect`` (else
+        :class:`StaleCatalogError`, nothing changed): create one unnamed person per
+        temporary id of ``new_people``, then link the faces of each ``moves`` entry to its
+        key (a person id, a temporary id, or -1 for none) with ``assigned_by='auto'``
+        (``None`` for -1). Faces assigned by a user are never changed. Returns
+        ``{temporary id: new person id}``."""
+        ...
+
+    def save_image(self, info: ImageInfo, faces: Sequence[NewFace],
+                   expect_generation: int | None = None) -> SaveResult:
         """Insert or replace (by path) an image with all its faces and embeddings, in one
         transaction. Faces previously stored for that path are deleted (their ids are
-        returned so derived indexes can drop them)."""
+        returned so derived indexes can drop them). With ``expect_generation``, the
+        transaction first checks that the catalog generation still has that value, and
+        raises :class:`StaleCatalogError` (nothing written) if not."""
 
     def record_error(self, info: ImageInfo) -> int:
         """Store a file that could not be indexed (``status='error'``) unless the path
@@ -466,6 +505,15 @@ class CatalogError(FaceAtlasError):
     """The catalog cannot be opened or written (locked, corrupt, newer schema...)."""
 
     exit_code = 6
+
+
+class StaleCatalogError(CatalogError):
+    """A change conditioned on the catalog state found it moved (``state``: the current
+    one); nothing was changed. The caller re-reads and tries again."""
+
+    def __init__(self, message: str, state: CatalogState) -> None:
+        super().__init__(message)
+        self.state = state
 
 
 class DiskFullError(CatalogError):

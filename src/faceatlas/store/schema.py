@@ -175,7 +175,49 @@ CREATE TABLE audit_log (
 );
 """
 
+#: Coordination between processes (docs/architecture.md, "Coordination between
+#: processes"): one row of two counters, kept by triggers so that no writer can forget them.
+#: ``generation`` grows with every change that removes or replaces what a copy elsewhere may
+#: hold (a face or embedding deleted, an opt-out template added or removed): in-memory and
+#: on-disk vector indexes and long jobs' opt-out screens are checked against it.
+#: ``revision`` grows with every change of people, face-person links and decisions (user
+#: corrections, clustering): ``cluster`` applies its result only if it did not move.
+V6_GENERATION = """
+CREATE TABLE catalog_state (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL,
+    revision   INTEGER NOT NULL
+);
+INSERT INTO catalog_state (id, generation, revision) VALUES (1, 0, 0);
+CREATE TRIGGER gen_embedding_deleted AFTER DELETE ON embeddings BEGIN
+    UPDATE catalog_state SET generation = generation + 1 WHERE id = 1; END;
+CREATE TRIGGER gen_embedding_replaced AFTER UPDATE ON embeddings BEGIN
+    UPDATE catalog_state SET generation = generation + 1 WHERE id = 1; END;
+CREATE TRIGGER gen_face_deleted AFTER DELETE ON faces BEGIN
+    UPDATE catalog_state SET generation = generation + 1, revision = revision + 1
+    WHERE id = 1; END;
+CREATE TRIGGER gen_optout_added AFTER INSERT ON optout_templates BEGIN
+    UPDATE catalog_state SET generation = generation + 1 WHERE id = 1; END;
+CREATE TRIGGER gen_optout_changed AFTER UPDATE ON optout_templates BEGIN
+    UPDATE catalog_state SET generation = generation + 1 WHERE id = 1; END;
+CREATE TRIGGER gen_optout_deleted AFTER DELETE ON optout_templates BEGIN
+    UPDATE catalog_state SET generation = generation + 1 WHERE id = 1; END;
+CREATE TRIGGER rev_face_link AFTER UPDATE OF person_id, assigned_by ON faces BEGIN
+    UPDATE catalog_state SET revision = revision + 1 WHERE id = 1; END;
+CREATE TRIGGER rev_person_added AFTER INSERT ON people BEGIN
+    UPDATE catalog_state SET revision = revision + 1 WHERE id = 1; END;
+CREATE TRIGGER rev_person_changed AFTER UPDATE ON people BEGIN
+    UPDATE catalog_state SET revision = revision + 1 WHERE id = 1; END;
+CREATE TRIGGER rev_person_deleted AFTER DELETE ON people BEGIN
+    UPDATE catalog_state SET revision = revision + 1 WHERE id = 1; END;
+CREATE TRIGGER rev_decision_added AFTER INSERT ON decisions BEGIN
+    UPDATE catalog_state SET revision = revision + 1 WHERE id = 1; END;
+CREATE TRIGGER rev_decision_deleted AFTER DELETE ON decisions BEGIN
+    UPDATE catalog_state SET revision = revision + 1 WHERE id = 1; END
+"""
+
 #: Migration scripts, in order; the catalog's version is the number applied.
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3_NOT_FACE, V4_DATE_SOURCES, V5_API_KEYS)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3_NOT_FACE, V4_DATE_SOURCES, V5_API_KEYS,
+                               V6_GENERATION)
 
 SCHEMA_VERSION = len(MIGRATIONS)

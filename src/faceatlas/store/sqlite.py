@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from .base import (
     AssignedBy,
     AuditEntry,
     CatalogError,
+    CatalogState,
     ConstraintError,
     Decision,
     DiskFullError,
@@ -41,6 +43,7 @@ from .base import (
     Person,
     RecordNotFoundError,
     SaveResult,
+    StaleCatalogError,
 )
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -55,11 +58,28 @@ def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
 
 
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of ``script``, split at the semicolons that end one (not those
+    inside a trigger body)."""
+    current = ""
+    for part in script.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n\t;"):
+                yield current
+            current = ""
+    if current.strip(" \n\t;"):
+        yield current
+
+
 class SQLiteStore:
     """The catalog in one SQLite file (see :class:`~faceatlas.store.base.CatalogStore`)."""
 
     def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
         self.path = Path(path)
+        # One connection, shared by the threads of this process (a server's request
+        # threads): every use of it holds this lock, a transaction from BEGIN to COMMIT.
+        self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(str(self.path), timeout=timeout,
@@ -82,7 +102,8 @@ class SQLiteStore:
     @contextmanager
     def _errors(self) -> Iterator[None]:
         try:
-            yield
+            with self._lock:
+                yield
         except sqlite3.OperationalError as exc:
             raise self._translate(exc) from None
         except sqlite3.IntegrityError as exc:
@@ -129,13 +150,18 @@ class SQLiteStore:
             return
         # Foreign keys off while migrating (SQLite's procedure for rebuilding a table: a
         # dropped parent table must not cascade to its children), checked before commit.
+        # The version is read again inside each transaction: another process opening the
+        # same catalog may have migrated it meanwhile.
         self._conn.execute("PRAGMA foreign_keys = OFF")
         try:
-            for target in range(version, SCHEMA_VERSION):
+            while True:
                 with self._tx() as c:
-                    for stmt in MIGRATIONS[target].split(";"):
-                        if stmt.strip():
-                            c.execute(stmt)
+                    row = c.execute("SELECT version FROM schema_version").fetchone()
+                    target = int(row[0]) if row else 0
+                    if target >= SCHEMA_VERSION:
+                        return
+                    for stmt in _statements(MIGRATIONS[target]):
+                        c.execute(stmt)
                     if c.execute("PRAGMA foreign_key_check").fetchone() is not None:
                         raise CatalogError(f"{self.path}: migration to schema v{target + 1} "
                                            "would break references; catalog left unchanged")
@@ -145,7 +171,26 @@ class SQLiteStore:
             self._conn.execute("PRAGMA foreign_keys = ON")
 
     def close(self) -> None:
-        self._conn.close()
+        with self._lock:
+            self._conn.close()
+
+    def catalog_state(self) -> CatalogState:
+        generation, revision = self._query(
+            "SELECT generation, revision FROM catalog_state WHERE id = 1")[0]
+        return CatalogState(int(generation), int(revision))
+
+    @staticmethod
+    def _expect(c: sqlite3.Connection, generation: int | None = None,
+                state: CatalogState | None = None) -> None:
+        """Inside a transaction: refuse to go on if the catalog state moved."""
+        g, r = c.execute("SELECT generation, revision FROM catalog_state WHERE id = 1"
+                         ).fetchone()
+        now = CatalogState(int(g), int(r))
+        if generation is not None and now.generation != generation:
+            raise StaleCatalogError(f"the catalog changed underneath (generation {generation} "
+                                    f"-> {now.generation})", now)
+        if state is not None and now != state:
+            raise StaleCatalogError(f"the catalog changed underneath ({state} -> {now})", now)
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -234,8 +279,11 @@ class SQLiteStore:
                 f"SELECT id FROM faces WHERE image_id IN ({marks}) ORDER BY id", part)]
         return out
 
-    def save_image(self, info: ImageInfo, faces: Sequence[NewFace]) -> SaveResult:
+    def save_image(self, info: ImageInfo, faces: Sequence[NewFace],
+                   expect_generation: int | None = None) -> SaveResult:
         with self._tx() as c:
+            if expect_generation is not None:
+                self._expect(c, generation=expect_generation)
             row = c.execute("SELECT id FROM images WHERE path = ?", (info.path,)).fetchone()
             removed: list[int] = []
             values = (*self._info_values(info), len(faces), _now())
@@ -255,7 +303,9 @@ class SQLiteStore:
                     "gps_lon=?, status=?, error=?, face_count=?, indexed_at=? WHERE id=?",
                     (*values, image_id))
             face_ids = [self._insert_face(c, image_id, f) for f in faces]
-        return SaveResult(image_id, face_ids, removed)
+            generation = int(c.execute("SELECT generation FROM catalog_state WHERE id = 1"
+                                       ).fetchone()[0])
+        return SaveResult(image_id, face_ids, removed, generation)
 
     @staticmethod
     def _insert_face(c: sqlite3.Connection, image_id: int, f: NewFace) -> int:
@@ -384,6 +434,24 @@ class SQLiteStore:
                 if decision is not None:
                     c.execute("INSERT INTO decisions (kind, face_id, person_id, created_at) "
                               "VALUES (?,?,?,?)", (decision, int(fid), person_id, _now()))
+
+    def apply_clustering(self, moves: Mapping[int, Sequence[int]], new_people: Sequence[int],
+                         expect: CatalogState) -> dict[int, int]:
+        with self._tx() as c:
+            self._expect(c, state=expect)
+            real: dict[int, int] = {}
+            for tmp in new_people:
+                real[int(tmp)] = int(c.execute(
+                    "INSERT INTO people (name, notes, created_at) VALUES (NULL, '', ?)",
+                    (_now(),)).lastrowid or 0)
+            for target, face_ids in sorted(moves.items()):
+                pid = real.get(int(target), int(target))
+                for fid in face_ids:
+                    c.execute("UPDATE faces SET person_id = ?, assigned_by = ? WHERE id = ? "
+                              "AND (assigned_by IS NULL OR assigned_by != 'user')",
+                              (pid if pid >= 0 else None, "auto" if pid >= 0 else None,
+                               int(fid)))
+        return real
 
     # -- embeddings --------------------------------------------------------------------
     def embedding_models(self) -> dict[str, int]:
