@@ -10,7 +10,9 @@ from .errors import missing_extra
 
 #: Top-level module -> (pip package, extra) of each optional dependency.
 EXTRAS = {"matplotlib": ("matplotlib", "plots"), "scann": ("scann", "scann"),
-          "dlib": ("dlib-bin", "dlib"), "av": ("av", "video")}
+          "dlib": ("dlib-bin", "dlib"), "av": ("av", "video"),
+          "fastapi": ("fastapi", "server"), "uvicorn": ("uvicorn", "server"),
+          "multipart": ("python-multipart", "server")}
 
 
 def require(module: str, feature: str) -> ModuleType:

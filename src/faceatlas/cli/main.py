@@ -19,6 +19,7 @@ from . import (
     portability,
     privacy,
     relations,
+    service,
     status,
 )
 from .common import JsonErrorGroup
@@ -45,6 +46,7 @@ people.register(app)  # cluster, people
 privacy.register(app)  # forget, optout
 portability.register(app)  # export, import, reembed
 anonymize.register(app)  # anonymize
+service.register(app)  # serve, keys
 
 
 def main() -> None:
