@@ -41,9 +41,13 @@ def test_runtime_dependencies_are_the_ones_used() -> None:
     runtime = {d.split(">")[0].split(";")[0].strip().lower() for d in meta["dependencies"]}
     for gone in ("pydantic", "scikit-learn", "matplotlib", "scann"):
         assert gone not in runtime
-    assert set(meta["optional-dependencies"]) >= {"plots", "scann", "dlib", "dev"}
+    assert set(meta["optional-dependencies"]) >= {"plots", "scann", "dlib", "dev", "server"}
     imports = _imports()
-    assert "sklearn" not in imports and "pydantic" not in imports
+    assert "sklearn" not in imports
+    # the REST service's packages (the server extra) only in the service
+    for server_module in ("pydantic", "fastapi", "starlette"):
+        assert all(f.startswith("service/") for f in imports.get(server_module, ())), \
+            imports[server_module]
     # optional packages are imported only where the feature needing them lives
     assert imports["matplotlib"] <= {"relations/render.py", "evaluation/plots.py"}
     assert imports["scann"] == {"search/scann_layer.py"}

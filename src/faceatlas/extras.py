@@ -11,6 +11,8 @@ from .errors import missing_extra
 #: Top-level module -> (pip package, extra) of each optional dependency.
 EXTRAS = {"matplotlib": ("matplotlib", "plots"), "scann": ("scann", "scann"),
           "dlib": ("dlib-bin", "dlib"), "av": ("av", "video"),
+          "fastapi": ("fastapi", "server"), "uvicorn": ("uvicorn", "server"),
+          "multipart": ("python-multipart", "server"),
           "psycopg": ("psycopg", "postgres"), "pgvector": ("pgvector", "postgres"),
           "ray": ("ray", "ray")}
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
-from ..errors import FaceAtlasError, NoFaceError
+from ..errors import FaceAtlasError
 from .common import JsonOption, console, deprecated, guarded, print_json
 from .engine_options import (
     BackendOpt,
@@ -18,9 +17,6 @@ from .engine_options import (
     RecognizerOpt,
     get_engine,
 )
-
-if TYPE_CHECKING:
-    from ..types import Face
 
 
 def detect(
@@ -36,19 +32,17 @@ def detect(
     """Find faces: box, five landmarks, score and quality."""
 
     def run() -> None:
-        from ..image import load_image
+        from ..app import analysis
 
         engine = get_engine(detector, recognizer, backend, min_face, check_faces)
-        bgr = load_image(image)
-        analysis = engine.analyze_image(bgr)
-        faces = analysis.faces
+        out = analysis.detect(engine, image)
+        faces = out.faces
         if draw is not None:
-            _draw(bgr, faces, draw)
+            _draw(out.bgr, faces, draw)
         if as_json:
-            _print_result({"image": str(image), "width": bgr.shape[1],
-                           "height": bgr.shape[0], "faces": [f.to_dict() for f in faces],
-                           "rejected": [r.to_dict() for r in analysis.rejected]},
-                          faces, image, len(analysis.rejected))
+            print_json(out.data)
+            if out.error is not None:
+                raise typer.Exit(out.error.exit_code)
             return
         table = Table(title=f"{len(faces)} face(s) in {image}")
         for col in ("#", "box (x, y, w, h)", "score", "quality"):
@@ -57,38 +51,13 @@ def detect(
             table.add_row(str(i), ", ".join(f"{v:.0f}" for v in f.box), f"{f.detection.score:.3f}",
                           f"{f.quality.score:.2f}")
         console.print(table)
-        if analysis.rejected:
-            console.print(f"{len(analysis.rejected)} detection(s) rejected as non-faces "
+        if out.rejected:
+            console.print(f"{out.rejected} detection(s) rejected as non-faces "
                           "(see --json; --no-check-faces keeps them)", highlight=False)
-        _require_faces(faces, image, len(analysis.rejected))
+        if out.error is not None:
+            raise out.error
 
     guarded(run)
-
-
-def _no_face(image: Path, rejected: int = 0) -> NoFaceError:
-    hint = (f"{rejected} detection(s) rejected as non-faces; --no-check-faces keeps them"
-            if rejected else "try a smaller --min-face")
-    return NoFaceError(f"{image}: no face found ({hint})")
-
-
-def _require_faces(faces: list[Face], image: Path, rejected: int = 0) -> None:
-    """After printing the (empty) result, exit non-zero when no face was found, so that
-    scripts can tell an image without faces from one with faces."""
-    if not faces:
-        raise _no_face(image, rejected)
-
-
-def _print_result(data: dict[str, object], faces: list[Face], image: Path,
-                  rejected: int = 0) -> None:
-    """Print a JSON result; without faces, with its ``error`` (one JSON document) and the
-    no-face exit code."""
-    if faces:
-        print_json(data)
-        return
-    exc = _no_face(image, rejected)
-    print_json({**data, "error": {"type": type(exc).__name__, "message": str(exc),
-                                  "exit_code": exc.exit_code}})
-    raise typer.Exit(exc.exit_code)
 
 
 def _draw(bgr, faces, out: Path) -> None:
@@ -122,16 +91,19 @@ def embed(
     """Embed every face of an image (L2-normalised vectors with their model id)."""
 
     def run() -> None:
+        from ..app import analysis
+
         engine = get_engine(detector, recognizer, backend, min_face)
-        faces = engine.analyze(image)
-        data: dict[str, object] = {"image": str(image), "model": engine.model_id,
-                "faces": [f.to_dict(with_embedding=True) for f in faces]}
+        data, found = analysis.embed(engine, image)
         if as_json:
-            _print_result(data, faces, image)
+            print_json(data)
+            if not found:
+                raise typer.Exit(analysis.no_face_error(image).exit_code)
             return
-        console.print(f"{len(faces)} face(s), model {engine.model_id}, "
+        console.print(f"{found} face(s), model {engine.model_id}, "
                       f"dimension {engine.recognizer.spec.embedding_dim}")
-        _require_faces(faces, image)
+        if not found:
+            raise analysis.no_face_error(image)
 
     guarded(run)
 
@@ -167,15 +139,17 @@ def verify(
 
     def run() -> None:
         engine = get_engine(detector, recognizer, backend, min_face)
-        res = engine.verify(image_a, image_b, threshold=threshold, far=far,
-                            face_a=face_a if face_a is not None else face,
-                            face_b=face_b if face_b is not None else face)
+        from ..app import analysis
+
+        res = analysis.verify(engine, image_a, image_b, threshold=threshold, far=far,
+                              face_a=face_a if face_a is not None else face,
+                              face_b=face_b if face_b is not None else face)
         if as_json:
-            print_json(res.to_dict())
+            print_json(res)
             return
-        verdict = "[green]same person[/]" if res.same else "[red]different people[/]"
-        far_txt = f" (FAR {res.far:g})" if res.far is not None else ""
-        console.print(f"{verdict}: similarity {res.similarity:.3f}, threshold "
-                      f"{res.threshold:.3f}{far_txt}")
+        verdict = "[green]same person[/]" if res["same"] else "[red]different people[/]"
+        far_txt = f" (FAR {res['far']:g})" if res.get("far") is not None else ""
+        console.print(f"{verdict}: similarity {res['similarity']:.3f}, threshold "
+                      f"{res['threshold']:.3f}{far_txt}")
 
     guarded(run)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import typer
@@ -25,11 +24,10 @@ CheckFacesOpt = typer.Option(True, "--check-faces/--no-check-faces",
                              "a second detection on the crop); they are counted.")
 
 
-@lru_cache(maxsize=4)
 def get_engine(detector: str = "yunet", recognizer: str = "sface", backend: str | None = None,
                min_face: int | None = None, check_faces: bool = True) -> FaceEngine:
-    """One engine per option set for the life of the process."""
-    from ..engine import FaceEngine
+    """One engine per option set for the life of the process
+    (:func:`faceatlas.app.engine.get_engine`)."""
+    from ..app.engine import get_engine as engine
 
-    return FaceEngine(detector=detector, recognizer=recognizer, backend=backend,
-                      min_face=min_face, check_faces=check_faces)
+    return engine(detector, recognizer, backend, min_face, check_faces)

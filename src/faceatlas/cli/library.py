@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import INTERRUPTED_EXIT_CODE, FaceAtlasError, NoFaceError
+from ..errors import INTERRUPTED_EXIT_CODE, NoFaceError
 from .common import (
     JsonOption,
     LibraryOpt,
@@ -33,8 +31,7 @@ from .engine_options import (
 )
 
 if TYPE_CHECKING:
-    from ..library import IndexSummary, Library
-    from ..store import FaceFilter
+    from ..app.library import Scope
 
 #: Shown in ``enroll --help``; tests check it is the library's ENROLL_MIN_QUALITY.
 ENROLL_MIN_QUALITY_TEXT = "0.5"
@@ -59,30 +56,17 @@ MinQualityOpt = typer.Option(None, "--min-quality", min=0.0, max=1.0,
 
 
 def _default_workers() -> int:
-    return max(1, min(8, os.cpu_count() or 1))
+    from ..app.library import default_workers
+
+    return default_workers()
 
 
-def _date(value: str | None, option: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value).isoformat() if "T" in value \
-            else datetime.fromisoformat(value).date().isoformat()
-    except ValueError:
-        raise FaceAtlasError(f"{option} '{value}' is not a date: use YYYY-MM-DD or "
-                             "YYYY-MM-DDTHH:MM:SS") from None
+def _scope(folder: Path | None, album: str | None, since: str | None, until: str | None,
+           person: str | None, min_quality: float | None) -> Scope:
+    from ..app.library import Scope
 
-
-def _filter(library: Library, folder: Path | None, album: str | None, since: str | None,
-            until: str | None, person: str | None, min_quality: float | None) -> FaceFilter:
-    from ..cluster.people import resolve_person
-    from ..library.scan import absolute
-    from ..store import FaceFilter
-
-    person_id = None if person is None else resolve_person(library.store, person).id
-    return FaceFilter(folder=absolute(folder) if folder is not None else None, album=album,
-                      since=_date(since, "--since"), until=_date(until, "--until"),
-                      person=person_id, min_quality=min_quality)
+    return Scope(folder=folder, album=album, since=since, until=until, person=person,
+                 min_quality=min_quality)
 
 
 def index(
@@ -112,79 +96,79 @@ def index(
     analysed, unchanged ones skipped, moved ones recognised, deleted ones removed. Safe
     to stop (Ctrl-C) and run again."""
 
-    def run() -> IndexSummary:
-        from ..library import Indexer, Library
+    def run() -> dict[str, Any]:
+        from ..app import library as uc
+        from ..library import Library
         from ..library.analysis import EngineSettings
 
         settings = EngineSettings(detector, recognizer, backend, min_face, threads=1,
                                   check_faces=check_faces)
         settings.validate()
         with Library.open(library) as lib:
-            summary = Indexer(lib, settings, workers, album, progress=track, videos=videos,
-                              video_interval=video_interval, ray=ray).run(
-                [str(p) for p in paths])
-            stats = lib.store.stats()
-            checks = [c.to_dict() for c in lib.vectors.checks.values()]
-        data = {**summary.to_dict(), "library": str(lib.root), "totals": stats,
-                "vector_indexes": checks}
+            data = uc.index(lib, paths, settings, workers, album, progress=track,
+                            videos=videos, video_interval=video_interval, ray=ray)
         if as_json:
             print_json(data)
         else:
-            _print_summary(summary, stats, lib.root)
-        return summary
+            _print_summary(data)
+        return data
 
     try:
         summary = guarded(run)
     except KeyboardInterrupt:
         raise fail(INTERRUPTED, INTERRUPTED_EXIT_CODE, "Interrupted") from None
-    if summary.stopped:
+    if summary["stopped"]:
         from ..store import DiskFullError
 
-        raise fail(summary.stopped, DiskFullError.exit_code, "Stopped")
-    if summary.interrupted:
+        raise fail(summary["stopped"], DiskFullError.exit_code, "Stopped")
+    if summary["interrupted"]:
         raise fail(INTERRUPTED, INTERRUPTED_EXIT_CODE, "Interrupted")
 
 
-def _print_summary(s: IndexSummary, stats: dict[str, int], root: Path) -> None:
+def _print_summary(s: dict[str, Any]) -> None:
     from ..library.scan import SKIP_REASONS
 
-    table = Table(title=f"index: {s.seconds:.1f} s", show_header=True)
+    table = Table(title=f"index: {s['seconds']:.1f} s", show_header=True)
     cols = ("files", "new", "changed", "moved", "unchanged", "skipped", "errors", "deleted",
             "faces")
     for col in cols:
         table.add_column(col, justify="right")
-    table.add_row(*(str(v) for v in (s.files_seen, s.new, s.changed, s.moved, s.unchanged,
-                                     len(s.skipped_files), len(s.errors), s.deleted, s.faces)))
+    skipped_files, errors, notes = s["skipped_files"], s["error_files"], s["notes"]
+    table.add_row(*(str(v) for v in (s["files_seen"], s["new"], s["changed"], s["moved"],
+                                     s["unchanged"], len(skipped_files), len(errors),
+                                     s["deleted"], s["faces"])))
     console.print(table)
-    if s.skipped_files:
-        why = ", ".join(f"{n} {SKIP_REASONS[r]}" for r, n in s.skipped.items() if n)
-        console.print(f"skipped {len(s.skipped_files)} file(s): {why}", highlight=False)
-        shown = sorted(s.skipped_files, key=lambda f: (f["reason"] == "hidden", f["path"]))
+    if skipped_files:
+        why = ", ".join(f"{n} {SKIP_REASONS[r]}" for r, n in s["skipped"].items() if n)
+        console.print(f"skipped {len(skipped_files)} file(s): {why}", highlight=False)
+        shown = sorted(skipped_files, key=lambda f: (f["reason"] == "hidden", f["path"]))
         for f in shown[:10]:
             detail = f" ({f['detail']})" if f["detail"] else ""
             err_console.print(f"[dim]skipped[/] {escape(f['path'])}: "
                               f"{SKIP_REASONS[f['reason']]}{escape(detail)}", highlight=False)
         if len(shown) > 10:
             err_console.print(f"... and {len(shown) - 10} more skipped (see --json)")
-    for err in s.errors[:10]:
+    for err in errors[:10]:
         err_console.print(f"[yellow]error[/] {escape(err['path'])}: {escape(err['error'])}",
                           highlight=False)
-    if len(s.errors) > 10:
-        err_console.print(f"... and {len(s.errors) - 10} more errors (see --json)")
-    for note in s.notes[:5]:
+    if len(errors) > 10:
+        err_console.print(f"... and {len(errors) - 10} more errors (see --json)")
+    for note in notes[:5]:
         err_console.print(f"[dim]note[/] {escape(note['path'])}: {escape(note['note'])}",
                           highlight=False)
-    if len(s.notes) > 5:
-        err_console.print(f"... and {len(s.notes) - 5} more notes (see --json)")
-    if s.pending:
-        err_console.print(f"{s.pending} file(s) not reached; run the command again")
-    if s.videos:
-        console.print(f"{s.videos} video(s): {s.tracks} face track(s) from "
-                      f"{s.video_frames} sampled frames", highlight=False)
-    console.print(f"library {root}: {stats['images']} photos ({stats['ok']} with faces), "
-                  f"{stats['faces']} faces, {stats['people']} people", highlight=False)
-    if s.nonfaces:
-        console.print(f"{s.nonfaces} detection(s) rejected as non-faces (not stored; "
+    if len(notes) > 5:
+        err_console.print(f"... and {len(notes) - 5} more notes (see --json)")
+    if s["pending"]:
+        err_console.print(f"{s['pending']} file(s) not reached; run the command again")
+    if s["videos"]:
+        console.print(f"{s['videos']} video(s): {s['tracks']} face track(s) from "
+                      f"{s['video_frames']} sampled frames", highlight=False)
+    stats = s["totals"]
+    console.print(f"library {s['library']}: {stats['images']} photos ({stats['ok']} with "
+                  f"faces), {stats['faces']} faces, {stats['people']} people",
+                  highlight=False)
+    if s["nonfaces"]:
+        console.print(f"{s['nonfaces']} detection(s) rejected as non-faces (not stored; "
                       "--no-check-faces keeps them)", highlight=False)
 
 
@@ -205,48 +189,31 @@ def enroll_cmd(
     photo is refused is not created. Exit code 4 when no photo was enrolled."""
 
     def run() -> int:
+        from ..app import library as uc
         from ..library import Library
-        from ..library.recognize import ENROLL_MIN_QUALITY, enroll
+        from ..store.base import person_label
 
         engine = get_engine(detector, recognizer, backend, min_face)
-        threshold = ENROLL_MIN_QUALITY if min_quality is None else min_quality
         with Library.open(library) as lib:
-            person, outcomes = enroll(lib, name, [str(p) for p in images], engine, threshold)
-            total = 0 if person is None else len(lib.store.person_faces(person.id))
+            res = uc.enroll(lib, engine, name, images, min_quality)
         if as_json:
-            print_json({"person": person.name if person else name.strip(),
-                        "person_id": person.id if person else None, "enrolled_faces": total,
-                        "images": [o.to_dict() for o in outcomes]})
+            print_json(res)
         else:
-            for o in outcomes:
-                colour = {"enrolled": "green", "already": "blue"}.get(o.status, "red")
-                reason = f": {o.reason}" if o.reason else ""
-                console.print(f"[{colour}]{o.status}[/] {o.image}{reason}", highlight=False)
-            label = person.label if person else name.strip()
-            console.print(f"{label}: {total} enrolled face(s)", highlight=False)
-        return sum(o.status != "refused" for o in outcomes)
+            for o in res["images"]:
+                colour = {"enrolled": "green", "already": "blue"}.get(o["status"], "red")
+                reason = f": {o['reason']}" if o["reason"] else ""
+                console.print(f"[{colour}]{o['status']}[/] {o['image']}{reason}",
+                              highlight=False)
+            label = person_label(res["person_id"], res["person"]) \
+                if res["person_id"] is not None else res["person"]
+            console.print(f"{label}: {res['enrolled_faces']} enrolled face(s)",
+                          highlight=False)
+        return uc.enrolled_count(res)
 
     if guarded(run) == 0:
         if as_json:  # the result printed above says why
             raise typer.Exit(NoFaceError.exit_code)
         raise fail("no photo was enrolled", NoFaceError.exit_code, "NoFaceError")
-
-
-def _images(paths: list[Path]) -> list[str]:
-    """Image files of ``paths`` (files as given, folders expanded recursively), in order."""
-    from ..library.scan import scan
-
-    out: list[str] = []
-    for path in paths:
-        if path.is_dir():
-            out += [f.path for f in scan([str(path)]).files]
-        elif path.is_file():
-            out.append(str(path))
-        else:
-            raise FaceAtlasError(f"{path}: no such file or folder")
-    if not out:
-        raise FaceAtlasError("no image found in the given folder(s)")
-    return out
 
 
 def identify_cmd(
@@ -281,39 +248,40 @@ def identify_cmd(
     else unknown, with the reason. --json prints a list, one result per image, in order."""
 
     def run() -> None:
+        from ..app import library as uc
         from ..library import Library
-        from ..library.recognize import identify_many
 
-        files = _images(images)
+        files = uc.expand_images(images)
         engine = get_engine(detector, recognizer, backend, min_face)
         with Library.open(library, create=False) as lib:
-            flt = _filter(lib, folder, album, since, until, person, min_quality)
-            results = identify_many(lib, engine, files, top_k, threshold, fpir, flt, margin)
+            results = uc.identify(lib, engine, files, top_k, threshold, fpir, margin,
+                                  _scope(folder, album, since, until, person, min_quality))
         if as_json:
-            print_json([r.to_dict() for r in results])
+            print_json(results)
             return
-        if results and results[0].threshold.note:
-            err_console.print(f"[yellow]note:[/] {results[0].threshold.note}",
-                              highlight=False)
+        if results and results[0].get("note"):
+            err_console.print(f"[yellow]note:[/] {results[0]['note']}", highlight=False)
         for res in results:
-            t = res.threshold
-            fpir_text = f"FPIR {t.fpir:g}" if t.fpir is not None else "FPIR unknown"
-            what = "face track(s)" if res.kind == "video" else "face(s)"
-            table = Table(title=f"{len(res.faces)} {what} in {res.image} (threshold "
-                          f"{t.value:.3f}, {fpir_text}, {t.gallery_size} template(s))")
-            for col in ("#", "time" if res.kind == "video" else "box (x, y, w, h)",
-                        "decision", "similarity", "margin",
-                        "best matches"):
+            fpir_text = f"FPIR {res['fpir']:g}" if res["fpir"] is not None else "FPIR unknown"
+            video = res.get("kind") == "video"
+            what = "face track(s)" if video else "face(s)"
+            table = Table(title=f"{len(res['faces'])} {what} in {res['image']} (threshold "
+                          f"{res['threshold']:.3f}, {fpir_text}, {res['gallery_size']} "
+                          "template(s))")
+            for col in ("#", "time" if video else "box (x, y, w, h)", "decision",
+                        "similarity", "margin", "best matches"):
                 table.add_column(col)
-            for i, f in enumerate(res.faces):
-                matches = ", ".join(f"{m.person} {m.similarity:.3f}" for m in f.matches)
-                decision = f.decision if not f.reason else f"{f.decision} ({f.reason})"
-                where = ", ".join(f"{v:.0f}" for v in f.face.box)
-                if f.track is not None:
-                    where = f"{f.track['start']}-{f.track['end']} s (shot {f.track['shot']})"
+            for i, f in enumerate(res["faces"]):
+                matches = ", ".join(f"{m['person']} {m['similarity']:.3f}"
+                                    for m in f["matches"])
+                decision = f["decision"] if not f["reason"] \
+                    else f"{f['decision']} ({f['reason']})"
+                where = ", ".join(f"{v:.0f}" for v in f["box"])
+                if "start" in f:
+                    where = f"{f['start']}-{f['end']} s (shot {f['shot']})"
                 table.add_row(str(i), where, decision,
-                              "-" if f.similarity is None else f"{f.similarity:.3f}",
-                              "-" if f.margin is None else f"{f.margin:.3f}",
+                              "-" if f["similarity"] is None else f"{f['similarity']:.3f}",
+                              "-" if f["margin"] is None else f"{f['margin']:.3f}",
                               matches or "-")
             console.print(table)
 
@@ -345,21 +313,21 @@ def search_cmd(
     face = deprecated(old_face, "--face", "--face-index", face)
 
     def run() -> None:
+        from ..app import library as uc
         from ..library import Library
-        from ..library.recognize import search
 
         engine = get_engine(detector, recognizer, backend, min_face)
         with Library.open(library, create=False) as lib:
-            flt = _filter(lib, folder, album, since, until, person, min_quality)
-            res = search(lib, engine, image, limit, face, threshold, far, flt)
+            res = uc.search(lib, engine, image, limit, face, threshold, far,
+                            _scope(folder, album, since, until, person, min_quality))
         if as_json:
-            print_json(res.to_dict())
+            print_json(res)
             return
-        table = Table(title=f"{len(res.photos)} photo(s) with this face (threshold "
-                      f"{res.threshold.value:.3f})")
+        table = Table(title=f"{len(res['photos'])} photo(s) with this face (threshold "
+                      f"{res['threshold']:.3f})")
         for col in ("similarity", "photo", "person"):
             table.add_column(col)
-        for p in res.photos:
+        for p in res["photos"]:
             where = str(p["path"])
             ranges = p.get("ranges")
             if isinstance(ranges, list):

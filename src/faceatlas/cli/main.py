@@ -19,6 +19,7 @@ from . import (
     portability,
     privacy,
     relations,
+    service,
     status,
 )
 from .common import JsonErrorGroup, add_store_option
@@ -45,10 +46,11 @@ people.register(app)  # cluster, people
 privacy.register(app)  # forget, optout
 portability.register(app)  # export, import, reembed
 anonymize.register(app)  # anonymize
+service.register(app)  # serve, keys
 # every command that opens a library also takes --store URL (PostgreSQL catalog)
 add_store_option(app, {"index", "enroll", "identify", "search", "status", "cluster", "forget",
                        "optout", "export", "import", "reembed", "people", "relations",
-                       "anonymize"})
+                       "anonymize", "serve"})
 
 
 def main() -> None:

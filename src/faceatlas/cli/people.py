@@ -52,19 +52,17 @@ def cluster(
     model = deprecated(old_model, "--model", "--recognizer", recognizer)
 
     def run() -> None:
-        from ..cluster import ClusterParams
-        from ..cluster.catalog import cluster_catalog
+        from ..app import people as uc
 
-        params = ClusterParams.from_strictness(strictness, min_size=min_faces)
         with err_console.status("clustering faces..."):
-            result = _with_library(library, lambda lib: cluster_catalog(
-                lib.store, model=model, full=full, params=params))
+            r = _with_library(library, lambda lib: uc.cluster(
+                lib, model=model, full=full, strictness=strictness, min_faces=min_faces))
         if as_json:
-            print_json(result.to_dict())
+            print_json(r)
             return
-        console.print(f"{result.faces} faces ({result.mode}): {result.people} people, "
-                      f"{len(result.new_people)} new, {result.changed} faces changed, "
-                      f"{result.unassigned} unassigned, {result.seconds:.1f} s",
+        console.print(f"{r['faces']} faces ({r['mode']}): {r['people']} people, "
+                      f"{len(r['new_people'])} new, {r['changed']} faces changed, "
+                      f"{r['unassigned']} unassigned, {r['seconds']:.1f} s",
                       highlight=False)
 
     guarded(run)
@@ -82,18 +80,18 @@ def people(
         return
 
     def run() -> None:
-        from ..cluster import people as ops
+        from ..app import people as uc
 
-        rows = _with_library(library, lambda lib: ops.list_people(lib.store, include_hidden))
+        rows = _with_library(library, lambda lib: uc.list_people(lib, include_hidden))
         if as_json:
-            print_json([r.to_dict() for r in rows])
+            print_json(rows)
             return
         table = Table(title=f"{len(rows)} people")
         for col in ("id", "name", "faces", "representative face", "hidden"):
             table.add_column(col)
         for r in rows:
-            table.add_row(f"#{r.id}", r.label, str(r.faces),
-                          str(r.representative_face or "-"), "yes" if r.hidden else "")
+            table.add_row(f"#{r['id']}", r["label"], str(r["faces"]),
+                          str(r["representative_face"] or "-"), "yes" if r["hidden"] else "")
         console.print(table)
 
     guarded(run)
@@ -105,20 +103,9 @@ def show(person: str = PersonArg, library: Path | None = LibraryOpt,
     """One person: faces (ids, quality, photo) and the photos they appear in."""
 
     def run() -> None:
-        def get(lib: Library) -> dict[str, Any]:
-            from ..cluster import people as ops
+        from ..app import people as uc
 
-            p = ops.resolve_person(lib.store, person)
-            faces = lib.store.person_faces(p.id)
-            out = ops.summarize(lib.store, p).to_dict()
-            out["photos"] = ops.person_photos(lib.store, p)
-            out["face_ids"] = [f.id for f in faces]
-            out["face_details"] = [{"id": f.id, "image_id": f.image_id,
-                                    "quality": round(f.quality, 4),
-                                    "assigned_by": f.assigned_by} for f in faces]
-            return out
-
-        info = _with_library(library, get)
+        info = _with_library(library, lambda lib: uc.show_person(lib, person))
         if as_json:
             print_json(info)
             return
@@ -150,11 +137,9 @@ def name(person: str = PersonArg, new_name: str = typer.Argument(..., metavar="N
     """Name (or rename) a person; its faces become fixed."""
 
     def fn(lib: Library) -> dict[str, Any]:
+        from ..app import people as uc
 
-        from ..cluster import people as ops
-
-        p = ops.name_person(lib.store, ops.resolve_person(lib.store, person), new_name)
-        return ops.summarize(lib.store, p).to_dict()
+        return uc.name_person(lib, person, new_name)
 
     _correction(library, as_json, fn, lambda r: f"#{r['id']} is now {r['label']}")
 
@@ -166,12 +151,9 @@ def merge(person: str = PersonArg,
     """Merge other people into PERSON (they are the same person)."""
 
     def fn(lib: Library) -> dict[str, Any]:
+        from ..app import people as uc
 
-        from ..cluster import people as ops
-
-        target = ops.resolve_person(lib.store, person)
-        ops.merge_people(lib.store, target, [ops.resolve_person(lib.store, o) for o in others])
-        return ops.summarize(lib.store, target).to_dict()
+        return uc.merge_people(lib, person, others)
 
     _correction(library, as_json, fn, lambda r: f"{r['label']} now has {r['faces']} faces")
 
@@ -183,12 +165,9 @@ def move(faces: list[int] = FacesArg,
     """Move faces to a person."""
 
     def fn(lib: Library) -> dict[str, Any]:
+        from ..app import people as uc
 
-        from ..cluster import people as ops
-
-        target = ops.resolve_person(lib.store, to)
-        ops.move_faces(lib.store, faces, target)
-        return ops.summarize(lib.store, target).to_dict()
+        return uc.move_faces(lib, faces, to)
 
     _correction(library, as_json, fn, lambda r: f"{r['label']} now has {r['faces']} faces")
 
@@ -200,13 +179,9 @@ def split(person: str = PersonArg, faces: list[int] = FacesArg,
     """Split faces off a person into a new person."""
 
     def fn(lib: Library) -> dict[str, Any]:
+        from ..app import people as uc
 
-        from ..cluster import people as ops
-
-        source = ops.resolve_person(lib.store, person)
-        new = ops.split_person(lib.store, source, faces, new_name)
-        return {"person": ops.summarize(lib.store, source).to_dict(),
-                "new_person": ops.summarize(lib.store, new).to_dict()}
+        return uc.split_person(lib, person, faces, new_name)
 
     _correction(library, as_json, fn,
                 lambda r: f"new person {r['new_person']['label']} with "
@@ -219,12 +194,9 @@ def not_person(person: str = PersonArg, faces: list[int] = FacesArg,
     """These faces are not PERSON: take them out, never to be put back automatically."""
 
     def fn(lib: Library) -> dict[str, Any]:
+        from ..app import people as uc
 
-        from ..cluster import people as ops
-
-        p = ops.resolve_person(lib.store, person)
-        ops.reject_faces(lib.store, p, faces)
-        return {**ops.summarize(lib.store, p).to_dict(), "rejected_faces": list(faces)}
+        return uc.reject_faces(lib, person, faces)
 
     _correction(library, as_json, fn, lambda r: f"{r['label']} now has {r['faces']} faces")
 
@@ -236,11 +208,9 @@ def hide(person: str = PersonArg,
     """Hide a person from listings (their faces stay theirs)."""
 
     def fn(lib: Library) -> dict[str, Any]:
+        from ..app import people as uc
 
-        from ..cluster import people as ops
-
-        p = ops.hide_person(lib.store, ops.resolve_person(lib.store, person), not unhide)
-        return ops.summarize(lib.store, p).to_dict()
+        return uc.hide_person(lib, person, not unhide)
 
     _correction(library, as_json, fn,
                 lambda r: f"{r['label']} is {'hidden' if r['hidden'] else 'shown'}")
@@ -255,12 +225,9 @@ def sheet(person: str = PersonArg,
     """Write a contact sheet (PNG grid of face thumbnails) of a person."""
 
     def fn(lib: Library) -> dict[str, Any]:
+        from ..app import people as uc
 
-        from ..cluster import people as ops
-
-        p = ops.resolve_person(lib.store, person)
-        drawn = ops.contact_sheet(lib.store, p, out, columns=columns, limit=limit)
-        return {"id": p.id, "name": p.name, "faces_drawn": drawn, "path": str(out)}
+        return uc.contact_sheet(lib, person, out, columns, limit)
 
     _correction(library, as_json, fn, lambda r: f"wrote {r['path']}")
 
@@ -280,8 +247,7 @@ def suggest(
     """Pairs of people that are probably one person, best first; answer with --yes/--no."""
 
     def fn(lib: Library) -> dict[str, Any]:
-        from ..cluster import people as ops
-        from ..cluster import suggest as sg
+        from ..app import people as uc
 
         if yes or no:
             if yes and no:
@@ -289,20 +255,10 @@ def suggest(
             if len(pair or []) != 2:
                 raise FaceAtlasError("--yes and --no take two people: "
                                      "`faceatlas people suggest --yes A B`")
-            a, b = (ops.resolve_person(lib.store, r) for r in pair)
-            if yes:
-                kept = sg.accept_merge(lib.store, a, b)
-                return {"answer": "yes", **ops.summarize(lib.store, kept).to_dict()}
-            sg.record_differ(lib.store, a, b)
-            return {"answer": "no", "person": a.id, "other": b.id}
+            return uc.answer_suggestion(lib, pair[0], pair[1], same=yes)
         if pair:
             raise FaceAtlasError("people given without --yes or --no")
-        rows = sg.suggest_merges(lib.store, limit=limit)
-        out: dict[str, Any] = {"suggestions": [r.to_dict() for r in rows]}
-        if sheet_out is not None and rows:
-            sg.suggestion_sheet(lib.store, rows, sheet_out)
-            out["sheet"] = str(sheet_out)
-        return out
+        return uc.suggestions(lib, limit, sheet_out)
 
     def message(r: dict[str, Any]) -> str:
         if r.get("answer") == "yes":
@@ -333,14 +289,9 @@ def unassigned(
     """Faces in no person, with their best candidate person and similarity."""
 
     def fn(lib: Library) -> dict[str, Any]:
-        from ..cluster import suggest as sg
+        from ..app import people as uc
 
-        rows = sg.unassigned_faces(lib.store, limit=limit)
-        out: dict[str, Any] = {"faces": [r.to_dict() for r in rows]}
-        if sheet_out is not None and rows:
-            sg.unassigned_sheet(lib.store, rows, sheet_out)
-            out["sheet"] = str(sheet_out)
-        return out
+        return uc.unassigned(lib, limit, sheet_out)
 
     def message(r: dict[str, Any]) -> str:
         if not r["faces"]:
@@ -370,22 +321,18 @@ def notface(ids: list[int] = typer.Argument(None, help="Face ids (with --undo: n
     search and relations, and keep them out when photos are indexed again."""
 
     def fn(lib: Library) -> dict[str, Any]:
-        from ..cluster import people as ops
-        from ..library import notface as nf
+        from ..app import people as uc
         from .engine_options import get_engine
 
         if list_:
-            return {"records": [{"id": r.id, "content_hash": r.content_hash,
-                                 "box": [round(v, 1) for v in r.box], "face_id": r.face_id,
-                                 "created_at": r.created_at} for r in lib.store.not_faces()]}
+            return uc.not_face_records(lib)
         if not ids and person is None:
             raise FaceAtlasError("give face ids, --person PERSON, or --list")
         if undo:
             if person is not None:
                 raise FaceAtlasError("--undo takes not-a-face record ids, not --person")
-            return nf.undo_not_faces(lib, ids, get_engine()).to_dict()
-        pid = ops.resolve_person(lib.store, person).id if person is not None else None
-        return nf.mark_not_faces(lib, ids or [], pid).to_dict()
+            return uc.undo_not_faces(lib, ids, get_engine())
+        return uc.mark_not_faces(lib, ids or [], person)
 
     def message(r: dict[str, Any]) -> str:
         if list_:

@@ -21,16 +21,6 @@ from .common import (
 from .engine_options import BackendOpt, get_engine
 
 
-def _remap(values: list[str]) -> list[tuple[str, str]]:
-    out = []
-    for value in values:
-        old, sep, new = value.partition("=")
-        if not sep or not old or not new:
-            raise FaceAtlasError(f"--remap '{value}': expected OLD=NEW (two path prefixes)")
-        out.append((old, new))
-    return out
-
-
 def export_cmd(
     out: Path = typer.Argument(..., help="Archive to write (a .tar file, must not exist)."),
     library: Path | None = LibraryOpt,
@@ -40,13 +30,13 @@ def export_cmd(
     a manifest with checksums) to one tar file. Vector indexes are rebuilt on import."""
 
     def run() -> None:
+        from ..app import portability as uc
         from ..library import Library
-        from ..library.portability import export_library
 
         with Library.open(library, create=False) as lib:
-            manifest = export_library(lib, out)
+            manifest = uc.export(lib, out)
         if as_json:
-            print_json({"archive": str(out), **manifest})
+            print_json(manifest)
             return
         c = manifest["counts"]
         console.print(f"exported {c.get('images', 0)} photos, {c.get('faces', 0)} faces, "
@@ -69,22 +59,20 @@ def import_cmd(
     rewrite path prefixes, rebuild the vector indexes, report photos not found here."""
 
     def run() -> None:
-        from ..config import library_dir
-        from ..library.portability import import_library
+        from ..app import portability as uc
 
-        pairs = _remap(list(remap or []))
-        res = import_library(archive, library_dir(library), force=force, remaps=pairs)
+        res = uc.import_archive(archive, library, force, uc.parse_remaps(list(remap or [])))
         if as_json:
-            print_json(res.to_dict())
+            print_json(res)
             return
-        c = res.manifest.get("counts", {})
+        c = res["counts"]
         console.print(f"imported {c.get('images', 0)} photos, {c.get('faces', 0)} faces, "
-                      f"{c.get('people', 0)} people into {res.library}", highlight=False)
-        if res.remapped:
-            console.print(f"{res.remapped} photo path(s) rewritten", highlight=False)
-        if res.missing_paths:
-            err_console.print(f"[yellow]{res.missing_paths} photo(s) not found on this "
-                              f"machine[/] (e.g. {res.missing_examples[0]}); their records "
+                      f"{c.get('people', 0)} people into {res['library']}", highlight=False)
+        if res["remapped"]:
+            console.print(f"{res['remapped']} photo path(s) rewritten", highlight=False)
+        if res["missing_paths"]:
+            err_console.print(f"[yellow]{res['missing_paths']} photo(s) not found on this "
+                              f"machine[/] (e.g. {res['missing_examples'][0]}); their records "
                               "are kept: rewrite their folders with --remap OLD=NEW",
                               highlight=False)
 
@@ -108,23 +96,24 @@ def reembed_cmd(
     model = deprecated(old_model, "--model", "--recognizer", recognizer)
 
     def run() -> None:
+        from ..app import portability as uc
         from ..library import Library
-        from ..library.reembed import reembed
 
         if model is None:
             raise FaceAtlasError("give the recognition model to migrate to: --recognizer NAME")
-        engine = get_engine(recognizer=model, backend=backend)
+        get_engine(recognizer=model, backend=backend)  # an unknown model fails first
         with Library.open(library, create=False) as lib:
-            res = reembed(lib, engine.recognizer, drop_old=drop_old, force=force,
-                          progress=None if as_json else track)
+            res = uc.reembed(lib, model, backend, drop_old, force,
+                             progress=None if as_json else track)
         if as_json:
-            print_json(res.to_dict())
+            print_json(res)
             return
-        console.print(f"{res.embedded} face(s) embedded with {res.model} "
-                      f"({res.already} already were) in {res.seconds:.1f} s", highlight=False)
-        for old, n in res.dropped.items():
+        console.print(f"{res['embedded']} face(s) embedded with {res['model']} "
+                      f"({res['already']} already were) in {res['seconds']:.1f} s",
+                      highlight=False)
+        for old, n in res["dropped"].items():
             console.print(f"dropped {n} embedding(s) of {old}", highlight=False)
-        for skipped in res.skipped_photos[:10]:
+        for skipped in res["skipped_photos"][:10]:
             err_console.print(f"[yellow]skipped[/] {skipped['path']}: {skipped['reason']}",
                               highlight=False)
 

@@ -15,7 +15,6 @@ from .engine_options import BackendOpt, DetectorOpt, MinFaceOpt, RecognizerOpt, 
 if TYPE_CHECKING:
     from ..library import Library
     from ..privacy.erasure import ErasurePlan
-    from ..privacy.receipt import Receipt
 
 YesOpt = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")
 LinkedOnlyOpt = typer.Option(False, "--linked-only", help="Only the faces linked to the "
@@ -38,15 +37,14 @@ def _review(lib: Library, plan: ErasurePlan, yes: bool, dry_run: bool, sheet: Pa
     """Show the plan (dry run) or ask to confirm it; True when the erasure goes ahead.
     The contact sheet is written before anything changes; a temporary one is deleted
     once the question is answered."""
-    from ..privacy.forget import plan_sheet
+    from ..app import privacy as uc
 
-    path = plan_sheet(lib, plan, sheet) if (dry_run or not yes or sheet is not None) \
+    path = uc.write_sheet(lib, plan, sheet) if (dry_run or not yes or sheet is not None) \
         else None
     try:
         if dry_run:
             if as_json:
-                print_json({"dry_run": True, **plan.to_dict(),
-                            "sheet": str(path) if path else None})
+                print_json(uc.dry_run(plan, path))
             else:
                 console.print(f"would {plan.describe}", highlight=False)
                 if plan.sources:
@@ -67,20 +65,20 @@ def _review(lib: Library, plan: ErasurePlan, yes: bool, dry_run: bool, sheet: Pa
             path.unlink(missing_ok=True)
 
 
-def _report(receipt: Receipt, as_json: bool) -> None:
+def _report(receipt: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        print_json(receipt.to_dict())
+        print_json(receipt)
     else:
-        r = receipt.removed
+        r = receipt["removed"]
         console.print(f"erased {r['faces']} face(s), {r['embeddings']} embedding(s), "
                       f"{r['index_entries']} index entr(ies), {r['thumbnails']} thumbnail(s), "
                       f"{r['decisions']} correction(s), {r['images']} photo record(s), "
                       f"{r['people']} person record(s)", highlight=False)
-        if receipt.sources:
+        if receipt["sources"]:
             console.print("faces by source: " + ", ".join(
-                f"{k}: {n}" for k, n in receipt.sources.items() if n), highlight=False)
-        console.print(f"receipt: {receipt.path}", highlight=False)
-    if not receipt.storage.get("wal_truncated", True):
+                f"{k}: {n}" for k, n in receipt["sources"].items() if n), highlight=False)
+        console.print(f"receipt: {receipt['path']}", highlight=False)
+    if not receipt["storage"].get("wal_truncated", True):
         err_console.print("[yellow]warning:[/] another process has the catalog open, so its "
                           "journal (catalog.sqlite-wal) could not be emptied; run the command "
                           "again once it has finished", highlight=False)
@@ -108,24 +106,17 @@ def forget(
     face ids, under the library."""
 
     def run() -> None:
+        from ..app import privacy as uc
         from ..library import Library
-        from ..privacy.erasure import execute
-        from ..privacy.forget import plan_forget_faces, plan_forget_person, plan_forget_photo
 
         chosen = sum(x is not None and x != [] for x in (person, face, photo))
         if chosen != 1:
             raise FaceAtlasError("give exactly one of PERSON, --face ID or --photo PATH")
         with Library.open(library, create=False) as lib:
-            if person is not None:
-                plan = plan_forget_person(lib, person, sweep=not linked_only)
-            elif face:
-                plan = plan_forget_faces(lib, list(face))
-            else:
-                assert photo is not None
-                plan = plan_forget_photo(lib, photo)
+            plan = uc.plan_forget(lib, person, face or None, photo, linked_only)
             if not _review(lib, plan, yes, dry_run, sheet, as_json):
                 return
-            receipt = execute(lib, plan)
+            receipt = uc.erase(lib, plan)
         _report(receipt, as_json)
 
     guarded(run)
@@ -153,15 +144,14 @@ def optout(
     of their face, and refuse their face in every photo indexed from now on."""
 
     def run() -> None:
+        from ..app import privacy as uc
         from ..library import Library
-        from ..privacy.erasure import execute
-        from ..privacy.optout import plan_optout, undo_optout
 
         with Library.open(library, create=False) as lib:
             if undo:
                 if photos:
                     raise FaceAtlasError("--undo takes no photos")
-                out: dict[str, Any] = undo_optout(lib, person)
+                out: dict[str, Any] = uc.undo_optout(lib, person)
                 if as_json:
                     print_json(out)
                 else:
@@ -170,11 +160,10 @@ def optout(
                                   highlight=False)
                 return
             engine = get_engine(detector, recognizer, backend, min_face) if photos else None
-            plan = plan_optout(lib, person, [str(p) for p in photos or []], engine,
-                               sweep=not linked_only)
+            plan = uc.plan_optout(lib, person, photos or [], engine, linked_only)
             if not _review(lib, plan, yes, dry_run, sheet, as_json):
                 return
-            receipt = execute(lib, plan)
+            receipt = uc.erase(lib, plan)
         _report(receipt, as_json)
 
     guarded(run)

@@ -1,20 +1,19 @@
-"""``faceatlas relations``: who appears with whom, when and how often."""
+"""``faceatlas relations``: who appears with whom, when and how often (the work is in
+:mod:`faceatlas.app.relations`; this module parses and formats)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from itertools import chain, islice
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from ..relations.errors import RelationsError
 from .common import JsonOption, console, guarded, print_json, track
 
 if TYPE_CHECKING:
-    from ..relations import Occurrence, OccurrenceSource, RelationGraph
+    from ..relations import OccurrenceSource, RelationGraph
 
 app = typer.Typer(no_args_is_help=True, help="Who appears with whom: companions, photos "
                   "together, chains, communities, timelines, exports and pictures.")
@@ -29,9 +28,10 @@ ExactDatesOpt = typer.Option(False, "--exact-dates", help="Leave out photos whos
                              "only the file time (an estimate: no EXIF, XMP or dated name).")
 
 
-def _batches(items: Iterator[Occurrence], size: int = 20_000) -> Iterator[list[Occurrence]]:
-    while batch := list(islice(items, size)):
-        yield batch
+def _track(enabled: bool) -> Any:
+    def wrap(items: Iterable[Any], total: int | None, description: str) -> Iterator[Any]:
+        return track(items, total, description, enabled=enabled)
+    return wrap
 
 
 def load(library: Path | None, occurrences: Path | None, include_hidden: bool,
@@ -39,30 +39,9 @@ def load(library: Path | None, occurrences: Path | None, include_hidden: bool,
          ) -> tuple[OccurrenceSource, RelationGraph]:
     """The occurrence source and the graph rebuilt from it (``exact_dates``: without the
     photos dated by file time)."""
-    from ..relations import CsvOccurrences, RelationGraph
+    from ..app.relations import load as load_graph
 
-    if occurrences is not None:
-        source: OccurrenceSource = CsvOccurrences(occurrences)
-    else:
-        from ..config import library_dir
-        from ..relations.catalog import open_catalog
-
-        source = open_catalog(library_dir(library), include_hidden, exact_dates)
-    batches = track(_batches(iter(source.occurrences())), None,
-                    "reading occurrences (x20k)", enabled=progress)
-    return source, RelationGraph.from_occurrences(chain.from_iterable(batches))
-
-
-def _dates_note(source: OccurrenceSource, rg: RelationGraph, person: int,
-                exact_dates: bool) -> dict[str, object]:
-    """How many of ``person``'s photos have estimated dates (or were left out for it)."""
-    from ..relations.occurrences import estimated_photos
-
-    guessed = estimated_photos(source)
-    if exact_dates:
-        return {"exact_dates": True, "estimated_dates_left_out": len(guessed)}
-    return {"exact_dates": False,
-            "estimated_dates": len(guessed & rg.photos_of(person))}
+    return load_graph(library, occurrences, include_hidden, _track(progress), exact_dates)
 
 
 def _print_dates_note(note: dict[str, object]) -> None:
@@ -82,25 +61,6 @@ def _name(source: OccurrenceSource, person: int) -> str:
     return person_label(person, source.person_names().get(person))
 
 
-def _resolve(source: OccurrenceSource, text: str) -> int:
-    from ..relations.occurrences import resolve_person
-
-    return resolve_person(text, source.person_names())
-
-
-def _person(source: OccurrenceSource, rg: RelationGraph, text: str) -> int:
-    pid = _resolve(source, text)
-    rg.photos_of(pid)  # unknown -> one-line error
-    return pid
-
-
-def _photo_rows(source: OccurrenceSource, rg: RelationGraph,
-                photos: list[int]) -> list[dict[str, object]]:
-    paths = source.photo_paths(photos)
-    return [{"photo": p, "taken_at": rg.taken_at(p).isoformat(timespec="seconds"),
-             "path": paths.get(p)} for p in photos]
-
-
 @app.command()
 def top(person: str = typer.Argument(..., help="Person id or name."),
         n: int = typer.Option(10, "-n", min=1, help="How many companions."),
@@ -111,24 +71,20 @@ def top(person: str = typer.Argument(..., help="Person id or name."),
     them are estimates)."""
 
     def run() -> None:
-        source, rg = load(library, occurrences, include_hidden, not as_json, exact_dates)
-        pid = _person(source, rg, person)
-        from ..relations import queries as q
-        from ..relations.occurrences import estimated_photos
+        from ..app import relations as uc
 
-        found = q.top_companions(rg, pid, n, estimated_photos(source))
-        note = _dates_note(source, rg, pid, exact_dates)
+        source, rg = load(library, occurrences, include_hidden, not as_json, exact_dates)
+        res = uc.top(source, rg, person, n, exact_dates)
         if as_json:
-            print_json({"person": pid, "name": source.person_names().get(pid), **note,
-                        "companions": [{**c.to_dict(), "name": source.person_names().get(
-                            c.person)} for c in found]})
+            print_json(res)
             return
-        table = Table(title=f"Most often with {_name(source, pid)}")
+        note = res
+        table = Table(title=f"Most often with {_name(source, res['person'])}")
         for col in ("person", "shared photos", "first", "last", "estimated"):
             table.add_column(col)
-        for c in found:
-            table.add_row(_name(source, c.person), str(c.weight), c.first.date().isoformat(),
-                          c.last.date().isoformat(), str(c.estimated))
+        for c in res["companions"]:
+            table.add_row(_name(source, c["person"]), str(c["weight"]), c["first"][:10],
+                          c["last"][:10], str(c["estimated_dates"]))
         console.print(table)
         _print_dates_note(note)
 
@@ -146,15 +102,14 @@ def together(person_a: str = typer.Argument(..., help="Person id or name."),
     """Photos where A and B appear together (optionally without someone)."""
 
     def run() -> None:
-        source, rg = load(library, occurrences, include_hidden, not as_json)
-        a, b = _person(source, rg, person_a), _person(source, rg, person_b)
-        excluded = [_resolve(source, w) for w in without]
-        from ..relations import queries as q
+        from ..app import relations as uc
 
-        rows = _photo_rows(source, rg, q.photos_together(rg, (a, b), excluded))
+        source, rg = load(library, occurrences, include_hidden, not as_json)
+        res = uc.together(source, rg, person_a, person_b, without)
         if as_json:
-            print_json({"people": [a, b], "without": excluded, "photos": rows})
+            print_json(res)
             return
+        (a, b), rows = res["people"], res["photos"]
         console.print(f"{len(rows)} photo(s) with {_name(source, a)} and {_name(source, b)}")
         for r in rows:
             console.print(f"  {r['taken_at']}  {r['path'] or r['photo']}", highlight=False)
@@ -170,29 +125,25 @@ def chain_cmd(person_a: str = typer.Argument(..., help="Person id or name."),
     """The shortest chain of shared photos from A to B."""
 
     def run() -> None:
-        source, rg = load(library, occurrences, include_hidden, not as_json)
-        a, b = _person(source, rg, person_a), _person(source, rg, person_b)
-        from ..relations import queries as q
+        from ..app import relations as uc
 
-        found = q.shortest_chain(rg, a, b)
+        source, rg = load(library, occurrences, include_hidden, not as_json)
+        res = uc.shortest_chain(source, rg, person_a, person_b)
         if as_json:
-            print_json({"from": a, "to": b,
-                        "chain": None if found is None else {
-                            **found.to_dict(),
-                            "hops": [{**h.to_dict(), "photos": _photo_rows(source, rg, h.photos)}
-                                     for h in found.hops]}})
+            print_json(res)
             return
+        found = res["chain"]
         if found is None:
-            console.print(f"no chain of shared photos joins {_name(source, a)} and "
-                          f"{_name(source, b)}")
+            console.print(f"no chain of shared photos joins {_name(source, res['from'])} and "
+                          f"{_name(source, res['to'])}")
             return
-        console.print(" -> ".join(_name(source, p) for p in found.people))
-        for h in found.hops:
-            rows = _photo_rows(source, rg, h.photos[:3])
+        console.print(" -> ".join(_name(source, p) for p in found["people"]))
+        for h in found["hops"]:
+            rows = h["photos"][:3]
             shown = ", ".join(str(r["path"] or r["photo"]) for r in rows)
-            more = f" (+{len(h.photos) - 3} more)" if len(h.photos) > 3 else ""
-            console.print(f"  {_name(source, h.a)} & {_name(source, h.b)}: {shown}{more}",
-                          highlight=False)
+            more = f" (+{len(h['photos']) - 3} more)" if len(h["photos"]) > 3 else ""
+            console.print(f"  {_name(source, h['a'])} & {_name(source, h['b'])}: "
+                          f"{shown}{more}", highlight=False)
 
     guarded(run)
 
@@ -212,19 +163,18 @@ def communities(method: str = typer.Option("louvain", "--method",
     """Groups of people who appear together."""
 
     def run() -> None:
-        if method not in ("louvain", "label-propagation"):
+        from ..app import relations as uc
+        from ..relations.errors import RelationsError
+
+        if method not in uc.METHODS:
             raise RelationsError(f"unknown method '{method}'; use louvain or "
                                  "label-propagation")
         source, rg = load(library, occurrences, include_hidden, not as_json)
-        from ..relations import queries as q
-
-        groups = q.communities(rg, method, seed, resolution, min_size)  # type: ignore[arg-type]
+        res = uc.communities(source, rg, method, seed, resolution, min_size)
         if as_json:
-            print_json({"method": method, "seed": seed, "communities": [
-                {"size": len(g), "members": g,
-                 "names": [source.person_names().get(p) for p in g]} for g in groups]})
+            print_json(res)
             return
-        for i, g in enumerate(groups):
+        for i, g in enumerate(c["members"] for c in res["communities"]):
             shown = ", ".join(_name(source, p) for p in g[:12])
             more = f" (+{len(g) - 12} more)" if len(g) > 12 else ""
             console.print(f"{i + 1}. {len(g)} people: {shown}{more}", highlight=False)
@@ -240,22 +190,20 @@ def timeline(person: str = typer.Argument(..., help="Person id or name."),
     """A person's photos per month, and with whom (and how many dates are estimates)."""
 
     def run() -> None:
-        source, rg = load(library, occurrences, include_hidden, not as_json, exact_dates)
-        pid = _person(source, rg, person)
-        from ..relations import queries as q
-        from ..relations.occurrences import estimated_photos
+        from ..app import relations as uc
 
-        months = q.timeline(rg, pid, estimated_photos(source))
-        note = _dates_note(source, rg, pid, exact_dates)
+        source, rg = load(library, occurrences, include_hidden, not as_json, exact_dates)
+        res = uc.timeline(source, rg, person, exact_dates)
         if as_json:
-            print_json({"person": pid, **note, "months": [m.to_dict() for m in months]})
+            print_json(res)
             return
-        table = Table(title=f"{_name(source, pid)} by month")
+        note = res
+        table = Table(title=f"{_name(source, res['person'])} by month")
         for col in ("month", "photos", "estimated", "with"):
             table.add_column(col)
-        for m in months:
-            table.add_row(m.month, str(m.photos), str(m.estimated), ", ".join(
-                f"{_name(source, p)} ({n})" for p, n in m.with_people[:6]))
+        for m in res["months"]:
+            table.add_row(m["month"], str(m["photos"]), str(m["estimated_dates"]), ", ".join(
+                f"{_name(source, w['person'])} ({w['photos']})" for w in m["with"][:6]))
         console.print(table)
         _print_dates_note(note)
 
@@ -269,19 +217,16 @@ def export(graphml: Path | None = typer.Option(None, "--graphml", help="Write Gr
            library: Path | None = LibraryOpt, occurrences: Path | None = OccurrencesOpt,
            include_hidden: bool = HiddenOpt, as_json: bool = JsonOption) -> None:
     """Write the graph as GraphML and/or an edge CSV."""
-    from ..relations.export import write_edges_csv, write_graphml
 
     def run() -> None:
+        from ..app import relations as uc
+        from ..relations.errors import RelationsError
+
         if graphml is None and csv_out is None:
             raise RelationsError("nothing to do: give --graphml FILE and/or --csv FILE")
         source, rg = load(library, occurrences, include_hidden, not as_json)
-        written = {}
-        if graphml is not None:
-            written["graphml"] = str(write_graphml(rg, graphml, source.person_names()))
-        if csv_out is not None:
-            written["csv"] = str(write_edges_csv(rg, csv_out))
-        summary = {"people": rg.graph.number_of_nodes(), "edges": rg.graph.number_of_edges(),
-                   "written": written}
+        summary = uc.export(source, rg, graphml, csv_out)
+        written = summary["written"]
         if as_json:
             print_json(summary)
         else:
@@ -305,22 +250,16 @@ def draw(out: Path = typer.Argument(..., help="PNG file to write."),
     ``plots`` extra)."""
 
     def run() -> None:
+        from ..app import relations as uc
         from ..extras import require
 
         require("matplotlib.pyplot", "relations draw")
-        from ..relations.render import draw_graph, select_people
-
         source, rg = load(library, occurrences, include_hidden, not as_json)
-        pid = None if person is None else _person(source, rg, person)
-        drawn = select_people(rg, max_people, pid)
-        thumbs = {u: source.thumbnail(u) for u in track(drawn, len(drawn), "thumbnails",
-                                                         enabled=not as_json)}
-        path = draw_graph(rg, out, source.person_names(), thumbs.get, pid, max_people,
-                          labels, seed)
+        res = uc.draw(source, rg, out, person, max_people, labels, seed,
+                      _track(not as_json))
         if as_json:
-            print_json({"png": str(path), "people": len(drawn),
-                        "thumbnails": sum(v is not None for v in thumbs.values())})
+            print_json(res)
         else:
-            console.print(f"{len(drawn)} people drawn -> {path}", highlight=False)
+            console.print(f"{res['people']} people drawn -> {res['png']}", highlight=False)
 
     guarded(run)

@@ -256,6 +256,41 @@ class NotFace:
     created_at: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class ApiKey:
+    """A key of the REST service (the secret itself is never stored, only its hash)."""
+
+    id: int
+    name: str
+    scope: str
+    prefix: str
+    key_hash: str
+    created_at: str = ""
+    revoked_at: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """The key's public fields (never the hash)."""
+        return {"name": self.name, "scope": self.scope, "prefix": self.prefix,
+                "created_at": self.created_at, "revoked_at": self.revoked_at}
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuditEntry:
+    """One line of the audit log: who (key name) did what, when, with which outcome."""
+
+    id: int
+    at: str
+    actor: str
+    action: str
+    target: str | None = None
+    status: int | None = None
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"id": self.id, "at": self.at, "actor": self.actor, "action": self.action,
+                "target": self.target, "status": self.status, "detail": self.detail}
+
+
 @dataclass(frozen=True)
 class SaveResult:
     """Outcome of :meth:`CatalogStore.save_image`."""
@@ -461,6 +496,24 @@ class CatalogStore(Protocol):
     def rewrite_paths(self, old_prefix: str, new_prefix: str) -> int:
         """Replace the ``old_prefix`` folder of image paths (and folders) with
         ``new_prefix``; returns the number of images changed."""
+
+    def add_api_key(self, name: str, scope: str, prefix: str, key_hash: str) -> ApiKey:
+        """Store a new key (its hash); a :class:`ConstraintError` when an active key
+        already has this name."""
+
+    def api_keys(self, prefix: str | None = None, include_revoked: bool = True
+                 ) -> list[ApiKey]:
+        """Keys, oldest first (only those whose ``prefix`` matches, when given)."""
+
+    def revoke_api_key(self, name: str) -> ApiKey | None:
+        """Revoke the active key called ``name``; None when there is none."""
+
+    def record_audit(self, actor: str, action: str, target: str | None = None,
+                     status: int | None = None, detail: str | None = None) -> None:
+        """Append a line to the audit log."""
+
+    def audit_log(self, limit: int = 100, since_id: int = 0) -> list[AuditEntry]:
+        """The newest ``limit`` audit lines after ``since_id``, newest first."""
 
 
 class CatalogError(FaceAtlasError):

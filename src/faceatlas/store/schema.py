@@ -149,6 +149,32 @@ CREATE INDEX images_album ON images (album);
 CREATE INDEX images_taken ON images (taken_at)
 """
 
+#: Keys of the REST service (faceatlas.app.keys): only the SHA-256 of each secret is kept;
+#: a revoked key stays listed (``revoked_at``) and a new key may then reuse its name. The
+#: audit log records who (key name) did what (write and admin calls), when.
+V5_API_KEYS = """
+CREATE TABLE api_keys (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT NOT NULL,
+    scope      TEXT NOT NULL,                  -- read | write | admin
+    prefix     TEXT NOT NULL,                  -- first characters of the key, for lookup
+    key_hash   TEXT NOT NULL UNIQUE,           -- hex SHA-256 of the whole key
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE UNIQUE INDEX api_keys_active_name ON api_keys (name) WHERE revoked_at IS NULL;
+CREATE INDEX api_keys_prefix ON api_keys (prefix);
+CREATE TABLE audit_log (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    at       TEXT NOT NULL,
+    actor    TEXT NOT NULL,                    -- key name, or "cli"
+    action   TEXT NOT NULL,                    -- e.g. "POST /api/v1/people/3/merge"
+    target   TEXT,
+    status   INTEGER,
+    detail   TEXT
+);
+"""
+
 #: Coordination between processes (docs/architecture.md, "Coordination between
 #: processes"): one row of two counters, kept by triggers so that no writer can forget them.
 #: ``generation`` grows with every change that removes or replaces what a copy elsewhere may
@@ -205,7 +231,7 @@ ALTER TABLE faces ADD COLUMN shot INTEGER
 """
 
 #: Migration scripts, in order; the catalog's version is the number applied.
-MIGRATIONS: tuple[str, ...] = (V1, V2, V3_NOT_FACE, V4_DATE_SOURCES, V6_GENERATION,
-                                V7_VIDEO_TRACKS)
+MIGRATIONS: tuple[str, ...] = (V1, V2, V3_NOT_FACE, V4_DATE_SOURCES, V5_API_KEYS,
+                               V6_GENERATION, V7_VIDEO_TRACKS)
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 
 from .base import (
+    ApiKey,
     AssignedBy,
+    AuditEntry,
     CatalogError,
     CatalogState,
     ConstraintError,
@@ -756,3 +758,63 @@ class SQLiteStore:
                 "folder = ? || substr(folder, length(?) + 1) "
                 f"WHERE {match.replace('a.path', 'path')}",
                 (new, old, new, old, old, old)).rowcount)
+
+    # -- service keys and audit log --------------------------------------------------------
+    _KEY_COLS = "id, name, scope, prefix, key_hash, created_at, revoked_at"
+
+    @staticmethod
+    def _api_key(row: Any) -> ApiKey:
+        id_, name, scope, prefix, key_hash, created, revoked = row
+        return ApiKey(id=int(id_), name=name, scope=scope, prefix=prefix, key_hash=key_hash,
+                      created_at=created, revoked_at=revoked)
+
+    def add_api_key(self, name: str, scope: str, prefix: str, key_hash: str) -> ApiKey:
+        with self._tx() as c:
+            if c.execute("SELECT 1 FROM api_keys WHERE name = ? AND revoked_at IS NULL",
+                         (name,)).fetchone():
+                raise ConstraintError(f"a key named '{name}' already exists; revoke it first "
+                                      "or choose another name")
+            now = _now()
+            kid = int(c.execute("INSERT INTO api_keys (name, scope, prefix, key_hash, "
+                                "created_at) VALUES (?,?,?,?,?)",
+                                (name, scope, prefix, key_hash, now)).lastrowid or 0)
+        return ApiKey(id=kid, name=name, scope=scope, prefix=prefix, key_hash=key_hash,
+                      created_at=now)
+
+    def api_keys(self, prefix: str | None = None, include_revoked: bool = True
+                 ) -> list[ApiKey]:
+        where, params = [], []
+        if prefix is not None:
+            where.append("prefix = ?")
+            params.append(prefix)
+        if not include_revoked:
+            where.append("revoked_at IS NULL")
+        sql = f"SELECT {self._KEY_COLS} FROM api_keys"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [self._api_key(r) for r in self._query(sql + " ORDER BY id", params)]
+
+    def revoke_api_key(self, name: str) -> ApiKey | None:
+        with self._tx() as c:
+            row = c.execute(f"SELECT {self._KEY_COLS} FROM api_keys WHERE name = ? AND "
+                            "revoked_at IS NULL", (name,)).fetchone()
+            if row is None:
+                return None
+            now = _now()
+            c.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", (now, row[0]))
+        key = self._api_key(row)
+        return ApiKey(id=key.id, name=key.name, scope=key.scope, prefix=key.prefix,
+                      key_hash=key.key_hash, created_at=key.created_at, revoked_at=now)
+
+    def record_audit(self, actor: str, action: str, target: str | None = None,
+                     status: int | None = None, detail: str | None = None) -> None:
+        with self._tx() as c:
+            c.execute("INSERT INTO audit_log (at, actor, action, target, status, detail) "
+                      "VALUES (?,?,?,?,?,?)", (_now(), actor, action, target, status, detail))
+
+    def audit_log(self, limit: int = 100, since_id: int = 0) -> list[AuditEntry]:
+        rows = self._query("SELECT id, at, actor, action, target, status, detail FROM "
+                           "audit_log WHERE id > ? ORDER BY id DESC LIMIT ?",
+                           (since_id, limit))
+        return [AuditEntry(id=int(r[0]), at=r[1], actor=r[2], action=r[3], target=r[4],
+                           status=r[5], detail=r[6]) for r in rows]
