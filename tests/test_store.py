@@ -369,3 +369,21 @@ def test_video_tracks_round_trip(store: CatalogStore, tmp_path: Path) -> None:
     with SQLiteStore(tmp_path / "copy.sqlite") as copy:
         copied = copy.get_face(saved.face_ids[0])
         assert copied is not None and copied.shot == 2
+
+
+def test_api_keys_and_audit_log(store: CatalogStore) -> None:
+    key = store.add_api_key("ci", "write", "fa_abc", "h1")
+    assert key.name == "ci" and key.revoked_at is None
+    with pytest.raises(CatalogError, match="already exists"):
+        store.add_api_key("ci", "read", "fa_def", "h2")
+    revoked = store.revoke_api_key("ci")
+    assert revoked is not None and revoked.revoked_at is not None
+    assert store.revoke_api_key("ci") is None
+    store.add_api_key("ci", "read", "fa_def", "h2")  # a revoked name may be reused
+    assert [k.key_hash for k in store.api_keys(include_revoked=False)] == ["h2"]
+    assert [k.key_hash for k in store.api_keys(prefix="fa_abc")] == ["h1"]
+    store.record_audit("ci", "POST /x", target="3", status=200)
+    store.record_audit("ci", "DELETE /y")
+    log = store.audit_log()
+    assert [e.action for e in log] == ["DELETE /y", "POST /x"] and log[1].status == 200
+    assert [e.action for e in store.audit_log(since_id=log[1].id)] == ["DELETE /y"]

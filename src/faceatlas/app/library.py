@@ -87,8 +87,9 @@ def index(library: Library, paths: Sequence[str | os.PathLike[str]],
           video_interval: float | None = None, ray: str | None = None) -> dict[str, Any]:
     """Index photo and video files and folders into the library (``videos=False`` skips
     the videos; ``ray`` analyses the photos on Ray actors, see
-    :mod:`faceatlas.library.ray_ingest`): the run's counts (``interrupted`` and ``stopped`` say whether it ended
-    early), the library's totals and the state of its vector indexes."""
+    :mod:`faceatlas.library.ray_ingest`): the run's counts (``interrupted`` and
+    ``stopped`` say whether it ended early), the library's totals and the state of its
+    vector indexes."""
     from ..library import Indexer
     from ..library.videos import VIDEO_INTERVAL
 

@@ -161,7 +161,31 @@ ALTER TABLE faces ADD COLUMN t_end DOUBLE PRECISION;
 ALTER TABLE faces ADD COLUMN shot INTEGER
 """
 
+#: Keys of the REST service and its audit log (the SQLite schema's V5_API_KEYS).
+PG_V4_API_KEYS = """
+CREATE TABLE api_keys (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name       TEXT NOT NULL,
+    scope      TEXT NOT NULL,
+    prefix     TEXT NOT NULL,
+    key_hash   TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE UNIQUE INDEX api_keys_active_name ON api_keys (name) WHERE revoked_at IS NULL;
+CREATE INDEX api_keys_prefix ON api_keys (prefix);
+CREATE TABLE audit_log (
+    id       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at       TEXT NOT NULL,
+    actor    TEXT NOT NULL,
+    action   TEXT NOT NULL,
+    target   TEXT,
+    status   INTEGER,
+    detail   TEXT
+)
+"""
+
 #: Migration scripts, in order; the catalog's version is the number applied.
-PG_MIGRATIONS: tuple[str, ...] = (PG_V1, PG_V2_GENERATION, PG_V3_VIDEO_TRACKS)
+PG_MIGRATIONS: tuple[str, ...] = (PG_V1, PG_V2_GENERATION, PG_V3_VIDEO_TRACKS, PG_V4_API_KEYS)
 
 PG_SCHEMA_VERSION = len(PG_MIGRATIONS)

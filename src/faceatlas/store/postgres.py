@@ -36,7 +36,9 @@ import numpy as np
 
 from ..extras import require
 from .base import (
+    ApiKey,
     AssignedBy,
+    AuditEntry,
     CatalogError,
     CatalogState,
     ConstraintError,
@@ -561,6 +563,61 @@ class PostgresStore:
         (None while the catalog holds none of that model)."""
         rows = self._query("SELECT dim FROM vector_indexes WHERE model = %s", (model,))
         return PgVectorIndex(self, model, int(rows[0][0])) if rows else None
+
+    # -- service keys and audit log --------------------------------------------------------
+    _KEY_COLS = "id, name, scope, prefix, key_hash, created_at, revoked_at"
+
+    @staticmethod
+    def _api_key(row: Any) -> ApiKey:
+        id_, name, scope, prefix, key_hash, created, revoked = row
+        return ApiKey(id=int(id_), name=name, scope=scope, prefix=prefix, key_hash=key_hash,
+                      created_at=created, revoked_at=revoked)
+
+    def add_api_key(self, name: str, scope: str, prefix: str, key_hash: str) -> ApiKey:
+        try:
+            with self._tx(state=False) as c:
+                row = c.execute("INSERT INTO api_keys (name, scope, prefix, key_hash, "
+                                f"created_at) VALUES (%s,%s,%s,%s,%s) RETURNING {self._KEY_COLS}",
+                                (name, scope, prefix, key_hash, _now())).fetchone()
+        except ConstraintError:  # the unique index on active names (or the hash)
+            raise ConstraintError(f"a key named '{name}' already exists; revoke it first "
+                                  "or choose another name") from None
+        return self._api_key(row)
+
+    def api_keys(self, prefix: str | None = None, include_revoked: bool = True
+                 ) -> list[ApiKey]:
+        where: list[str] = []
+        params: list[object] = []
+        if prefix is not None:
+            where.append("prefix = %s")
+            params.append(prefix)
+        if not include_revoked:
+            where.append("revoked_at IS NULL")
+        sql = f"SELECT {self._KEY_COLS} FROM api_keys"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [self._api_key(r) for r in self._query(sql + " ORDER BY id", params)]
+
+    def revoke_api_key(self, name: str) -> ApiKey | None:
+        with self._tx(state=False) as c:
+            row = c.execute(f"UPDATE api_keys SET revoked_at = %s WHERE name = %s AND "
+                            f"revoked_at IS NULL RETURNING {self._KEY_COLS}",
+                            (_now(), name)).fetchone()
+        return None if row is None else self._api_key(row)
+
+    def record_audit(self, actor: str, action: str, target: str | None = None,
+                     status: int | None = None, detail: str | None = None) -> None:
+        with self._tx(state=False) as c:
+            c.execute("INSERT INTO audit_log (at, actor, action, target, status, detail) "
+                      "VALUES (%s,%s,%s,%s,%s,%s)", (_now(), actor, action, target, status,
+                                                     detail))
+
+    def audit_log(self, limit: int = 100, since_id: int = 0) -> list[AuditEntry]:
+        rows = self._query("SELECT id, at, actor, action, target, status, detail FROM "
+                           "audit_log WHERE id > %s ORDER BY id DESC LIMIT %s",
+                           (since_id, limit))
+        return [AuditEntry(id=int(r[0]), at=r[1], actor=r[2], action=r[3], target=r[4],
+                           status=r[5], detail=r[6]) for r in rows]
 
     # -- people ------------------------------------------------------------------------
     @staticmethod
