@@ -23,6 +23,7 @@ vector search, which picks pre- or post-filtering itself.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -336,10 +337,21 @@ def identify_gallery(library: Library, model: str, fpir: float | None = None,
         raise FaceAtlasError("nobody is enrolled in this library (for model "
                              f"{model}): run `faceatlas enroll NAME PHOTOS...` first")
     base = replace(flt or FaceFilter(), enrolled_only=True)
-    templates = person_templates(store, model, flt=base, recognisable_only=True)
-    gallery = Gallery.of(templates)
+    # Cached in the Library per (model, filter) while the catalog's counters (changes of
+    # people, links, decisions, deleted faces) and the set of faces taken part stay put.
+    state = store.catalog_state()
+    allowed = store.face_ids(model, base)
+    stamp = (state.generation, state.revision, int(allowed.size),
+             hashlib.blake2b(np.ascontiguousarray(allowed).tobytes(),
+                             digest_size=16).hexdigest())
+
+    def build() -> tuple[dict[int, PersonTemplate], Gallery, dict[int, Person]]:
+        templates = person_templates(store, model, flt=base, recognisable_only=True)
+        return templates, Gallery.of(templates), {p.id: p for p in store.people()}
+
+    templates, gallery, people = library.memo(("identify_gallery", model, base), stamp,
+                                              build)
     t = resolve_openset_threshold(model_name(model), gallery.size, fpir, threshold)
-    people = {p.id: p for p in store.people()}
     return IdentifyGallery(model, templates, gallery, people, t,
                            IDENTIFY_MARGIN if margin is None else float(margin))
 
