@@ -414,8 +414,30 @@ def test_serve_command(lib: Path) -> None:
         assert proc.wait(timeout=30) in (0, -15)  # uvicorn re-raises SIGTERM after shutdown
 
 
-def test_real_uvicorn_on_loopback(svc: Service, portraits: Path) -> None:
+@pytest.mark.parametrize("workers", [0, 2])
+def test_real_uvicorn_on_loopback(base: tuple[Path, Path], tmp_path: Path, portraits: Path,
+                                  workers: int) -> None:
+    """Concurrent identify requests answer the CLI's JSON, with the analysis in the
+    server (0) or in a process pool (2 workers, each with its own engine)."""
+    import os
+
     import uvicorn
+
+    svc = Service(copy_library(base[1], tmp_path / "lib"), base[0], workers=workers)
+    host = svc.app.state.host
+    worker_pids: set[int] = set()
+    if workers:
+        worker_pids = {host.pool.info()[0] for _ in range(4)}
+        assert os.getpid() not in worker_pids
+        # detect and verify through the pool answer what the in-server engine does
+        plain = Service(svc.lib, base[0], keys=svc.keys)
+        a, b = portraits / "person_a_1.jpg", portraits / "person_a_2.jpg"
+        for srv in (svc, plain):
+            srv.out = (srv.call("POST", "/detect", "read", files=upload(a)).json(),  # type: ignore[attr-defined]
+                       srv.call("POST", "/verify", "read",
+                                files={**upload(a, "a"), **upload(b, "b")}).json())
+        assert svc.out == plain.out  # type: ignore[attr-defined]
+        assert svc.out[1]["same"] is True and svc.out[0]["faces"]  # type: ignore[attr-defined]
 
     server = uvicorn.Server(uvicorn.Config(svc.app, host="127.0.0.1", port=0,
                                            log_level="warning"))
@@ -447,6 +469,13 @@ def test_real_uvicorn_on_loopback(svc: Service, portraits: Path) -> None:
             results = list(pool.map(identify, range(8)))
         assert all(r[0]["faces"][0]["decision"] == "Person A" for r in results)
         assert all(r == results[0] for r in results)
+        want = cli_json("identify", str(portraits / "person_a_2.jpg"), "--library",
+                        str(svc.lib))
+        assert [{**r, "image": None} for r in results[0]] == \
+            [{**r, "image": None} for r in want]
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+    for pid in worker_pids:  # the workers ended with the server
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

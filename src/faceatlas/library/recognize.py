@@ -33,7 +33,7 @@ import numpy as np
 from ..cluster.templates import Gallery, PersonTemplate, person_templates
 from ..engine import FaceEngine
 from ..errors import FaceAtlasError, ModelMismatchError, NoFaceError
-from ..image import ImageInput, load_image
+from ..image import ImageInput
 from ..store import FaceFilter, FaceRecord, Person
 from ..types import Face, model_name
 from ..verification import Threshold, resolve_threshold
@@ -243,8 +243,8 @@ class FaceIdentity:
 
 
 def _query_faces(engine: FaceEngine, image: ImageInput) -> list[Face]:
-    bgr = load_image(image)
-    return engine.analyze(bgr)
+    # the engine decodes (in the service, a worker process does: nothing heavy here)
+    return engine.analyze(str(image) if isinstance(image, os.PathLike) else image)
 
 
 def _best_per_group(library: Library, model: str, query: np.ndarray,

@@ -295,14 +295,16 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
     def detect(image: UploadFile = File(...)) -> Any:
         """Faces of an image (`faceatlas detect --json`); 422 with the same document when
         there is none."""
-        from ..app import analysis
+        from .pool import detect_data
 
-        with uploads([image]) as saved, host.engine() as engine:
+        with uploads([image]) as saved:
             path, label = saved[0]
-            out = analysis.detect(engine, path, label)
-        if out.error is not None:
-            return JSONResponse(out.data, status_code=422)
-        return out.data
+            if host.pool is not None:
+                data, failed = host.pool.run(detect_data, str(path), label)
+            else:
+                with host.engine() as engine:
+                    data, failed = detect_data(engine, str(path), label)
+        return JSONResponse(data, status_code=422) if failed else data
 
     @app.post(PREFIX + "/embed", tags=["analysis"], dependencies=[admin])
     def embed(image: UploadFile = File(...)) -> Any:
@@ -325,7 +327,7 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         """Are the faces of `a` and `b` the same person (`faceatlas verify --json`)?"""
         from ..app import analysis
 
-        with uploads([a, b]) as saved, host.engine() as engine:
+        with uploads([a, b]) as saved, host.analysis() as engine:
             return analysis.verify(engine, saved[0][0], saved[1][0], threshold, far,
                                    face_a, face_b)
 
@@ -347,7 +349,8 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         """Who is in these photos (`faceatlas identify --json`): one result per image."""
         from ..app import library as uc
 
-        with uploads(image) as saved, host.library() as lib, host.engine() as engine:
+        with uploads(image) as saved, \
+                host.analysis(*_stills(saved)) as engine, host.library() as lib:
             results = uc.identify(lib, engine, [p for p, _ in saved], top_k, threshold, fpir,
                                   margin, scope_of(folder, album, since, until, person,
                                                    min_quality))
@@ -363,7 +366,8 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         """Photos of the library with this face, best first (`faceatlas search --json`)."""
         from ..app import library as uc
 
-        with uploads([image]) as saved, host.library() as lib, host.engine() as engine:
+        with uploads([image]) as saved, \
+                host.analysis(*_stills(saved)) as engine, host.library() as lib:
             res = uc.search(lib, engine, saved[0][0], limit, face_index, threshold, far,
                             scope_of(folder, album, since, until, person, min_quality))
         return relabel(res, saved)
@@ -672,6 +676,15 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
     add_relations(app, host, read)
 
     return app
+
+
+def _stills(saved: list[tuple[Path, str]]) -> tuple[list[Path], bool]:
+    """The uploaded photos among ``saved`` (their analysis can start at once) and whether
+    there are videos too (tracked by the server's own engine)."""
+    from ..library.videos import is_video
+
+    stills = [p for p, _ in saved if not is_video(p)]
+    return stills, len(stills) < len(saved)
 
 
 def _check_pixels(data: bytes, label: str, max_pixels: int) -> None:
