@@ -225,6 +225,44 @@ def test_export_archive(svc: Service, tmp_path: Path) -> None:
     assert imported["counts"]["faces"] == 8
 
 
+def test_import_over_http_round_trip(svc: Service, tmp_path: Path) -> None:
+    archive = svc.call("GET", "/export", "admin").content
+    with Library.open(tmp_path / "empty"):
+        pass
+    other = Service(tmp_path / "empty", svc.photos)
+
+    def send(srv: Service, data: bytes, scope: str = "admin", **form: str) -> Any:
+        return srv.call("POST", "/import", scope, data=form,
+                        files={"archive": ("library.tar", data, "application/x-tar")})
+
+    assert send(other, archive, "write").status_code == 403
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        member = tar.getmember("catalog.sqlite")
+    at = member.offset_data + member.size // 2                 # inside the catalog
+    broken = archive[:at] + bytes(b ^ 0xFF for b in archive[at:at + 64]) + archive[at + 64:]
+    bad = send(other, broken)
+    assert bad.status_code == 400 and bad.json()["error"]["type"] == "ArchiveError", bad.text
+    assert other.call("GET", "/people", "read").json() == []  # nothing touched
+    refused = send(svc, archive)                               # a library with photos
+    assert refused.status_code == 409 and "force" in refused.json()["error"]["message"]
+
+    done = send(other, archive)
+    assert done.status_code == 200, done.text
+    assert done.json()["counts"]["faces"] == 8
+    # the archive's catalog, keys included, is now the one served
+    assert other.call("GET", "/people", "read").status_code == 401
+    other.keys = svc.keys
+    assert other.call("GET", "/people", "read").json() == svc.call("GET", "/people").json()
+    probe = sorted(svc.photos.rglob("person_a_2.jpg"))[0]
+    got = other.call("POST", "/identify", "read", files=upload(probe)).json()
+    assert got[0]["faces"][0]["decision"] == "Person A"
+    again = send(other, archive, force="true")                 # --force replaces it
+    assert again.status_code == 200 and again.json()["replaced"], again.text
+
+
 def test_thumbnail_and_photo_caching(svc: Service) -> None:
     a = person_id(svc, "Person A")
     face = svc.call("GET", f"/people/{a}", "read").json()["face_details"][0]

@@ -47,12 +47,17 @@ class ApiProblem(Exception):
         self.status, self.kind, self.message, self.headers = status, kind, message, headers
 
 
+class LibraryNotEmptyError(FaceAtlasError):
+    """An import into a library that holds photos or people, without ``force``."""
+
+
 class TooLargeError(ImageError):
     """An upload above the size or pixel limit."""
 
 
 def error_status(exc: FaceAtlasError) -> int:
     """The HTTP status of a faceatlas error."""
+    from ..library.locks import LibraryBusyError
     from ..store import CatalogError, ConstraintError
 
     if isinstance(exc, NotFoundError):
@@ -61,7 +66,8 @@ def error_status(exc: FaceAtlasError) -> int:
         return 403
     if isinstance(exc, TooLargeError):
         return 413
-    if isinstance(exc, ConstraintError | ModelMismatchError):
+    if isinstance(exc, ConstraintError | ModelMismatchError | LibraryNotEmptyError
+                  | LibraryBusyError):
         return 409
     if isinstance(exc, NoFaceError):
         return 422
@@ -190,9 +196,10 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         if length is not None:
             if not length.isdigit():
                 return _error(400, "BadRequest", "bad Content-Length")
-            if int(length) > config.max_upload_bytes + 1024 * 1024:
-                return _error(413, "TooLarge", f"request body above the "
-                              f"{config.max_upload_bytes} byte limit")
+            limit = config.max_import_bytes if request.url.path == PREFIX + "/import" \
+                else config.max_upload_bytes
+            if int(length) > limit + 1024 * 1024:
+                return _error(413, "TooLarge", f"request body above the {limit} byte limit")
         response: Response = await call_next(request)
         needed = getattr(request.state, "needed", None)
         actor = getattr(request.state, "actor", None)
@@ -664,6 +671,53 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
             raise
         return FileResponse(out, media_type="application/x-tar", filename="library.tar",
                             background=BackgroundTask(shutil.rmtree, folder, True))
+
+    @app.post(PREFIX + "/import", tags=["admin"], dependencies=[admin])
+    def import_(archive: UploadFile = File(..., description="An archive from "
+                                           "GET /api/v1/export (`faceatlas export`)."),
+                force: bool = Form(False, description="Replace a library that holds "
+                                   "photos or people."),
+                remap: list[str] = Form([], description="OLD=NEW path prefixes.")
+                ) -> dict[str, Any]:
+        """Install an exported library in place of this service's (`faceatlas import`):
+        the archive is verified before anything is touched; a library with photos or
+        people is refused (409) unless `force`. The catalog is replaced as a whole, its
+        API keys included: afterwards the archive's keys are the valid ones. Runs with
+        the library lock held exclusively (409 while another process has it open)."""
+        from ..app import portability as uc
+
+        remaps = uc.parse_remaps(remap)
+        folder = Path(tempfile.mkdtemp(prefix="faceatlas-import-"))
+        try:
+            path = folder / "library.tar"
+            size = 0
+            with path.open("wb") as out:
+                while chunk := archive.file.read(1 << 20):
+                    size += len(chunk)
+                    if size > config.max_import_bytes:
+                        raise TooLargeError(f"archive above the {config.max_import_bytes} "
+                                            "byte limit")
+                    out.write(chunk)
+
+            def install(root: Path) -> dict[str, Any]:
+                from ..store import open_store
+
+                if not force:
+                    store = open_store(root)
+                    try:
+                        stats = store.stats()
+                    finally:
+                        store.close()
+                    if stats.get("images", 0) or stats.get("people", 0):
+                        raise LibraryNotEmptyError(
+                            f"the library holds {stats.get('images', 0)} photo(s) and "
+                            f"{stats.get('people', 0)} people: pass force=true to replace it")
+                return uc.import_archive(path, root, force=True, remaps=remaps)
+
+            result = host.replace_library(install)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return result
 
     @app.get(PREFIX + "/audit", tags=["admin"], dependencies=[admin])
     def audit(limit: int = Query(100, ge=1, le=10_000), since_id: int = Query(0, ge=0)

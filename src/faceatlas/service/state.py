@@ -30,6 +30,8 @@ DEFAULT_MAX_UPLOAD = 20 * 1024 * 1024
 #: Largest image accepted (pixels, from its header) by default: a bigger one is refused
 #: before decoding (decompression bombs).
 DEFAULT_MAX_PIXELS = 50_000_000
+#: Largest library archive accepted by ``POST /api/v1/import`` (bytes) by default.
+DEFAULT_MAX_IMPORT = 8 * 1024**3
 
 
 class ForbiddenPathError(FaceAtlasError):
@@ -49,6 +51,7 @@ class ServiceConfig:
     detector: str = "yunet"
     recognizer: str = "sface"
     workers: int = 0                          # analysis processes; 0: in the server
+    max_import_bytes: int = DEFAULT_MAX_IMPORT
 
     def resolved_roots(self) -> list[Path]:
         """The ``--root`` folders, resolved (symbolic links followed)."""
@@ -125,6 +128,23 @@ class LibraryHost:
         """Run ``fn`` on the keys-and-audit connection."""
         with self._meta_lock:
             return fn(self._meta)
+
+    def replace_library(self, install: Callable[[Path], T]) -> T:
+        """Run ``install(root)`` with this service's hold on the library released (no
+        request or job uses it meanwhile), so that ``install`` can take the library lock
+        exclusively (import ``--force``); the library is opened again afterwards, whatever
+        happened."""
+        from ..library import Library
+        from ..store import open_store
+
+        with self._lib_lock, self._meta_lock:
+            self._lib.close()
+            self._meta.close()
+            try:
+                return install(self.root)
+            finally:
+                self._lib = Library.open(self.root)
+                self._meta = open_store(self.root)
 
     def close(self) -> None:
         if self.pool is not None:
