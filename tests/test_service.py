@@ -476,6 +476,10 @@ def test_real_uvicorn_on_loopback(base: tuple[Path, Path], tmp_path: Path, portr
                                 files={**upload(a, "a"), **upload(b, "b")}).json())
         assert svc.out == plain.out  # type: ignore[attr-defined]
         assert svc.out[1]["same"] is True and svc.out[0]["faces"]  # type: ignore[attr-defined]
+        enrolled = svc.call("POST", "/enroll", "write", data={"name": "Person C"},
+                            files=upload(portraits / "impostor_1.jpg"))
+        assert enrolled.status_code == 200, enrolled.text
+        assert [r["status"] for r in enrolled.json()["images"]] == ["enrolled"]
 
     server = uvicorn.Server(uvicorn.Config(svc.app, host="127.0.0.1", port=0,
                                            log_level="warning"))

@@ -40,7 +40,7 @@ from ..verification import Threshold, resolve_threshold
 from ..verification.openset import OpenSetThreshold, resolve_openset_threshold
 from .analysis import EngineSettings
 from .core import Library
-from .indexer import Indexer
+from .indexer import Analyze, Indexer
 from .scan import absolute
 from .videos import VIDEO_INTERVAL, is_video, video_tracks
 
@@ -87,7 +87,8 @@ def quality_refusal(face: FaceRecord, min_quality: float) -> str | None:
 
 def enroll(library: Library, name: str, images: list[str | os.PathLike[str]],
            engine: FaceEngine, min_quality: float = ENROLL_MIN_QUALITY,
-           notes: str = "") -> tuple[Person | None, list[EnrollOutcome]]:
+           notes: str = "", analyze: Analyze | None = None
+           ) -> tuple[Person | None, list[EnrollOutcome]]:
     """Enrol ``name`` from ``images`` (see module docs). A new person is created with
     their first enrolled face: when every photo is refused, no person is left behind and
     the person returned is ``None`` (unless they existed before)."""
@@ -101,7 +102,8 @@ def enroll(library: Library, name: str, images: list[str | os.PathLike[str]],
     for raw, path in zip(images, paths, strict=True):
         if not os.path.isfile(path):
             raise FaceAtlasError(f"{raw}: no such file")
-    Indexer(library, EngineSettings(), workers=0, engine=engine).run(list(paths))
+    Indexer(library, EngineSettings(), workers=0, engine=engine,
+            analyze=analyze).run(list(paths))
     person = store.person_by_name(name)
     outcomes = []
     for path in paths:

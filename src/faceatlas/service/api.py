@@ -484,7 +484,9 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         from ..app import library as uc
 
         with uploads(image) as saved, host.library() as lib, host.engine() as engine:
-            res = uc.enroll(lib, engine, name, [p for p, _ in saved], min_quality)
+            pool = None if _stills(saved)[1] else host.pool  # videos: the server's engine
+            res = uc.enroll(lib, engine, name, [p for p, _ in saved], min_quality,
+                            analyze=pool.analyze_file if pool is not None else None)
         for row in res["images"]:
             relabel(row, saved)
         return res if uc.enrolled_count(res) else JSONResponse(res, status_code=422)

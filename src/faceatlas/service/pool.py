@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..engine import FaceEngine
+    from ..library.analysis import FileResult
     from ..types import Face
 
 _ENGINE: FaceEngine | None = None
@@ -53,6 +54,14 @@ def detect_data(engine: FaceEngine, image: str, label: str) -> tuple[dict[str, A
     return out.data, out.error is not None
 
 
+def _analyze_file(path: str, known: frozenset[str], force: bool, preview: bool) -> Any:
+    """:func:`faceatlas.library.analysis.analyze_file` in a worker."""
+    assert _ENGINE is not None, "the pool initializer did not run"
+    from ..library.analysis import analyze_file
+
+    return analyze_file(_ENGINE, path, known, force, preview)
+
+
 def _worker_info() -> tuple[int, str]:
     """(process id, model id) of a worker."""
     assert _ENGINE is not None, "the pool initializer did not run"
@@ -88,6 +97,12 @@ class AnalysisPool:
     def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(engine, *args)`` run in a worker (``fn`` defined at module level)."""
         return self._pool.submit(_apply, fn, args).result()
+
+    def analyze_file(self, path: str, known: frozenset[str], force: bool, preview: bool
+                     ) -> FileResult:
+        """One photo analysed for the indexer (:data:`faceatlas.library.indexer.Analyze`)
+        in a worker."""
+        return self._pool.submit(_analyze_file, path, known, force, preview).result()
 
     def info(self) -> tuple[int, str]:
         """(process id, model id) of one worker."""
