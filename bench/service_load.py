@@ -117,6 +117,8 @@ def main() -> None:
     ap.add_argument("--faces", type=int, default=10_000)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--workers", type=int, default=None,
+                    help="faceatlas serve --workers (default: its own default)")
     args = ap.parse_args()
     import httpx
 
@@ -156,7 +158,9 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
         server = subprocess.Popen([sys.executable, "-m", "faceatlas.cli.main", "serve",
-                                   "--library", str(lib), "--port", str(port)], env=env,
+                                   "--library", str(lib), "--port", str(port),
+                                   *([] if args.workers is None
+                                     else ["--workers", str(args.workers)])], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}/api/v1"
@@ -196,6 +200,8 @@ def main() -> None:
                   f"| {r['p95']:.0f} | {r['p99']:.0f} | {r['errors']:.0f} |")
     ratio = served["all"]["rps"] / max(inproc["all"]["rps"], 1e-9)
     print(f"HTTP / in-process throughput: {ratio:.2f}")
+    print("load average (1, 5, 15 min) at the end: "
+          + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -310,3 +310,37 @@ def test_a_person_split_in_two_is_no_rival_to_itself(library: Path, portraits: P
         assert ident.margin is not None and ident.margin >= 0.5
         [strict] = identify(lib, engine, portraits / "person_a_1.jpg", margin=1.5).faces
         assert strict.decision == "unknown" and "too close to call" in strict.reason
+
+
+def test_identify_gallery_is_cached_until_the_catalog_changes(
+        library: Path, portraits: Path, engine: FaceEngine, tmp_path: Path) -> None:
+    from faceatlas.app.people import merge_people, move_faces, name_person
+    from faceatlas.app.privacy import erase, plan_forget
+    from faceatlas.library.recognize import identify_gallery
+
+    shutil.copytree(library, tmp_path / "lib")
+    model = engine.model_id
+
+    def who(photo: str) -> tuple[str, list[str]]:
+        [face] = identify(lib, engine, portraits / f"{photo}.jpg").faces
+        return face.decision, [m.person for m in face.matches]
+
+    with Library.open(tmp_path / "lib") as lib:
+        first = identify_gallery(lib, model)
+        assert identify_gallery(lib, model).gallery is first.gallery  # reused
+        other = identify_gallery(lib, model, flt=FaceFilter(since="2019-01-01"))
+        assert other.gallery is not first.gallery                   # one per filter
+        name_person(lib, "Person A", "Alice")                        # rename
+        assert identify_gallery(lib, model).gallery is not first.gallery
+        assert who("person_a_2") == ("Alice", ["Alice", "Person B"])
+        alice = lib.store.person_by_name("Alice")
+        assert alice is not None
+        [face] = lib.store.face_ids(model, FaceFilter(person=alice.id)).tolist()
+        move_faces(lib, [face], "Person B")                          # move
+        assert who("person_a_2")[1] == ["Person B"]
+        move_faces(lib, [face], "Alice")
+        merge_people(lib, "Alice", ["Person B"])                     # merge
+        assert who("person_b_2") == ("Alice", ["Alice"])
+        erase(lib, plan_forget(lib, person="Alice"))                 # forget
+        with pytest.raises(FaceAtlasError, match="nobody is enrolled"):
+            identify(lib, engine, portraits / "person_a_2.jpg")

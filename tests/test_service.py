@@ -225,6 +225,44 @@ def test_export_archive(svc: Service, tmp_path: Path) -> None:
     assert imported["counts"]["faces"] == 8
 
 
+def test_import_over_http_round_trip(svc: Service, tmp_path: Path) -> None:
+    archive = svc.call("GET", "/export", "admin").content
+    with Library.open(tmp_path / "empty"):
+        pass
+    other = Service(tmp_path / "empty", svc.photos)
+
+    def send(srv: Service, data: bytes, scope: str = "admin", **form: str) -> Any:
+        return srv.call("POST", "/import", scope, data=form,
+                        files={"archive": ("library.tar", data, "application/x-tar")})
+
+    assert send(other, archive, "write").status_code == 403
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        member = tar.getmember("catalog.sqlite")
+    at = member.offset_data + member.size // 2                 # inside the catalog
+    broken = archive[:at] + bytes(b ^ 0xFF for b in archive[at:at + 64]) + archive[at + 64:]
+    bad = send(other, broken)
+    assert bad.status_code == 400 and bad.json()["error"]["type"] == "ArchiveError", bad.text
+    assert other.call("GET", "/people", "read").json() == []  # nothing touched
+    refused = send(svc, archive)                               # a library with photos
+    assert refused.status_code == 409 and "force" in refused.json()["error"]["message"]
+
+    done = send(other, archive)
+    assert done.status_code == 200, done.text
+    assert done.json()["counts"]["faces"] == 8
+    # the archive's catalog, keys included, is now the one served
+    assert other.call("GET", "/people", "read").status_code == 401
+    other.keys = svc.keys
+    assert other.call("GET", "/people", "read").json() == svc.call("GET", "/people").json()
+    probe = sorted(svc.photos.rglob("person_a_2.jpg"))[0]
+    got = other.call("POST", "/identify", "read", files=upload(probe)).json()
+    assert got[0]["faces"][0]["decision"] == "Person A"
+    again = send(other, archive, force="true")                 # --force replaces it
+    assert again.status_code == 200 and again.json()["replaced"], again.text
+
+
 def test_thumbnail_and_photo_caching(svc: Service) -> None:
     a = person_id(svc, "Person A")
     face = svc.call("GET", f"/people/{a}", "read").json()["face_details"][0]
@@ -414,8 +452,34 @@ def test_serve_command(lib: Path) -> None:
         assert proc.wait(timeout=30) in (0, -15)  # uvicorn re-raises SIGTERM after shutdown
 
 
-def test_real_uvicorn_on_loopback(svc: Service, portraits: Path) -> None:
+@pytest.mark.parametrize("workers", [0, 2])
+def test_real_uvicorn_on_loopback(base: tuple[Path, Path], tmp_path: Path, portraits: Path,
+                                  workers: int) -> None:
+    """Concurrent identify requests answer the CLI's JSON, with the analysis in the
+    server (0) or in a process pool (2 workers, each with its own engine)."""
+    import os
+
     import uvicorn
+
+    svc = Service(copy_library(base[1], tmp_path / "lib"), base[0], workers=workers)
+    host = svc.app.state.host
+    worker_pids: set[int] = set()
+    if workers:
+        worker_pids = {host.pool.info()[0] for _ in range(4)}
+        assert os.getpid() not in worker_pids
+        # detect and verify through the pool answer what the in-server engine does
+        plain = Service(svc.lib, base[0], keys=svc.keys)
+        a, b = portraits / "person_a_1.jpg", portraits / "person_a_2.jpg"
+        for srv in (svc, plain):
+            srv.out = (srv.call("POST", "/detect", "read", files=upload(a)).json(),  # type: ignore[attr-defined]
+                       srv.call("POST", "/verify", "read",
+                                files={**upload(a, "a"), **upload(b, "b")}).json())
+        assert svc.out == plain.out  # type: ignore[attr-defined]
+        assert svc.out[1]["same"] is True and svc.out[0]["faces"]  # type: ignore[attr-defined]
+        enrolled = svc.call("POST", "/enroll", "write", data={"name": "Person C"},
+                            files=upload(portraits / "impostor_1.jpg"))
+        assert enrolled.status_code == 200, enrolled.text
+        assert [r["status"] for r in enrolled.json()["images"]] == ["enrolled"]
 
     server = uvicorn.Server(uvicorn.Config(svc.app, host="127.0.0.1", port=0,
                                            log_level="warning"))
@@ -447,6 +511,13 @@ def test_real_uvicorn_on_loopback(svc: Service, portraits: Path) -> None:
             results = list(pool.map(identify, range(8)))
         assert all(r[0]["faces"][0]["decision"] == "Person A" for r in results)
         assert all(r == results[0] for r in results)
+        want = cli_json("identify", str(portraits / "person_a_2.jpg"), "--library",
+                        str(svc.lib))
+        assert [{**r, "image": None} for r in results[0]] == \
+            [{**r, "image": None} for r in want]
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+    for pid in worker_pids:  # the workers ended with the server
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ..engine import FaceEngine
     from ..library import Library
     from ..library.analysis import EngineSettings
-    from ..library.indexer import Progress
+    from ..library.indexer import Analyze, Progress
     from ..store import FaceFilter
 
 
@@ -107,15 +107,17 @@ def index(library: Library, paths: Sequence[str | os.PathLike[str]],
 
 def enroll(library: Library, engine: FaceEngine, name: str,
            images: Sequence[str | os.PathLike[str]],
-           min_quality: float | None = None) -> dict[str, Any]:
+           min_quality: float | None = None, analyze: Analyze | None = None
+           ) -> dict[str, Any]:
     """Enrol ``name`` from ``images`` (largest face of each, quality-gated). The result's
-    ``enrolled`` counts the photos not refused (0: nothing was enrolled)."""
+    ``enrolled`` counts the photos not refused (0: nothing was enrolled). ``analyze``
+    analyses the photos elsewhere (see :class:`~faceatlas.library.Indexer`)."""
     from ..library.recognize import ENROLL_MIN_QUALITY
     from ..library.recognize import enroll as enroll_images
 
     threshold = ENROLL_MIN_QUALITY if min_quality is None else min_quality
     person, outcomes = enroll_images(library, name, [str(p) for p in images], engine,
-                                     threshold)
+                                     threshold, analyze=analyze)
     total = 0 if person is None else len(library.store.person_faces(person.id))
     return {"person": person.name if person else name.strip(),
             "person_id": person.id if person else None, "enrolled_faces": total,

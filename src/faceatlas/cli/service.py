@@ -29,6 +29,9 @@ def serve(
                                    "minute (0: no limit)."),
     cors_origin: list[str] = typer.Option([], "--cors-origin", help="Allow browser calls "
                                           "from this origin (repeatable; off by default)."),
+    workers: int | None = typer.Option(None, "--workers", min=0, help="Processes that "
+                                       "decode, detect and embed uploads, one engine each "
+                                       "(default: min(2, CPU count); 0: in the server)."),
 ) -> None:
     """Run the REST service (OpenAPI at /openapi.json, docs at /docs). Every call but
     /api/v1/health needs a key: `faceatlas keys create NAME --scope read|write|admin`."""
@@ -41,12 +44,14 @@ def serve(
         import uvicorn
 
         from ..service.api import create_app
+        from ..service.pool import default_workers
         from ..service.state import ServiceConfig
 
         config = ServiceConfig(library=library, roots=list(root),
                                max_upload_bytes=int(max_upload_mb * 1024 * 1024),
                                max_pixels=int(max_megapixels * 1e6), rate_limit=rate_limit,
-                               cors_origins=list(cors_origin))
+                               cors_origins=list(cors_origin),
+                               workers=default_workers() if workers is None else workers)
         uvicorn.run(create_app(config), host=host, port=port, log_level="info")
 
     guarded(run)

@@ -17,13 +17,18 @@ between processes").
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import TypeVar
 
 from ..config import library_dir
 from ..errors import FaceAtlasError, NotFoundError
 from ..store import CATALOG_FILE, CatalogStore, open_store, store_url
 from .locks import FileLock, library_lock
 from .vectors import VectorIndexes
+
+T = TypeVar("T")
 
 
 class Library:
@@ -34,6 +39,23 @@ class Library:
         self.store = store
         self.lock = lock
         self.vectors = VectorIndexes(root / "index", store)
+        self._memo: dict[Hashable, tuple[Hashable, object]] = {}
+        self._memo_lock = threading.Lock()
+
+    def memo(self, key: Hashable, stamp: Hashable, build: Callable[[], T]) -> T:
+        """The value built by ``build`` for ``key``, kept in this object while ``stamp``
+        (e.g. the catalog's generation and revision counters) is the same: a long-lived
+        process (the REST service) reuses derived data such as identify's gallery until
+        the catalog changes under it. A value built from a catalog read after ``stamp``
+        only risks one needless rebuild, never a stale answer."""
+        with self._memo_lock:
+            hit = self._memo.get(key)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]  # type: ignore[return-value]
+        value = build()
+        with self._memo_lock:
+            self._memo[key] = (stamp, value)
+        return value
 
     @classmethod
     def open(cls, library: str | os.PathLike[str] | None = None,

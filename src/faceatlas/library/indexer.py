@@ -76,6 +76,12 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+#: Analyses one photo as :func:`~faceatlas.library.analysis.analyze_file` does, given
+#: (path, known hashes, force, preview) without the engine: an ``Indexer`` given one uses
+#: it instead of its own engine or workers (the REST service's process pool).
+Analyze = Callable[[str, frozenset[str], bool, bool], FileResult]
+
+
 @dataclass
 class IndexSummary:
     """Counts of one ``index`` run."""
@@ -148,8 +154,9 @@ class Indexer:
                  workers: int = 1, album: str | None = None,
                  progress: Progress | None = None, engine: FaceEngine | None = None,
                  videos: bool = True, video_interval: float = VIDEO_INTERVAL,
-                 ray: str | None = None) -> None:
+                 ray: str | None = None, analyze: Analyze | None = None) -> None:
         self.library = library
+        self._analyze = analyze
         self.videos = videos
         self.video_interval = video_interval
         self._video_paths: list[str] = []
@@ -295,6 +302,11 @@ class Indexer:
             from .ray_ingest import ray_results
 
             yield from ray_results(self._queue, self.settings, known, self.workers, self.ray)
+            return
+        if self._analyze is not None:  # analysed elsewhere (the service's worker pool)
+            while self._queue:
+                path, force = self._queue.popleft()
+                yield self._analyze(path, known, force, self.settings.preview)
             return
         if self.workers == 0 or len(paths) <= IN_PROCESS_MAX:
             engine = self._engine or self.settings.build()

@@ -23,6 +23,7 @@ vector search, which picks pre- or post-filtering itself.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -32,14 +33,14 @@ import numpy as np
 from ..cluster.templates import Gallery, PersonTemplate, person_templates
 from ..engine import FaceEngine
 from ..errors import FaceAtlasError, ModelMismatchError, NoFaceError
-from ..image import ImageInput, load_image
+from ..image import ImageInput
 from ..store import FaceFilter, FaceRecord, Person
 from ..types import Face, model_name
 from ..verification import Threshold, resolve_threshold
 from ..verification.openset import OpenSetThreshold, resolve_openset_threshold
 from .analysis import EngineSettings
 from .core import Library
-from .indexer import Indexer
+from .indexer import Analyze, Indexer
 from .scan import absolute
 from .videos import VIDEO_INTERVAL, is_video, video_tracks
 
@@ -86,7 +87,8 @@ def quality_refusal(face: FaceRecord, min_quality: float) -> str | None:
 
 def enroll(library: Library, name: str, images: list[str | os.PathLike[str]],
            engine: FaceEngine, min_quality: float = ENROLL_MIN_QUALITY,
-           notes: str = "") -> tuple[Person | None, list[EnrollOutcome]]:
+           notes: str = "", analyze: Analyze | None = None
+           ) -> tuple[Person | None, list[EnrollOutcome]]:
     """Enrol ``name`` from ``images`` (see module docs). A new person is created with
     their first enrolled face: when every photo is refused, no person is left behind and
     the person returned is ``None`` (unless they existed before)."""
@@ -100,7 +102,8 @@ def enroll(library: Library, name: str, images: list[str | os.PathLike[str]],
     for raw, path in zip(images, paths, strict=True):
         if not os.path.isfile(path):
             raise FaceAtlasError(f"{raw}: no such file")
-    Indexer(library, EngineSettings(), workers=0, engine=engine).run(list(paths))
+    Indexer(library, EngineSettings(), workers=0, engine=engine,
+            analyze=analyze).run(list(paths))
     person = store.person_by_name(name)
     outcomes = []
     for path in paths:
@@ -242,8 +245,8 @@ class FaceIdentity:
 
 
 def _query_faces(engine: FaceEngine, image: ImageInput) -> list[Face]:
-    bgr = load_image(image)
-    return engine.analyze(bgr)
+    # the engine decodes (in the service, a worker process does: nothing heavy here)
+    return engine.analyze(str(image) if isinstance(image, os.PathLike) else image)
 
 
 def _best_per_group(library: Library, model: str, query: np.ndarray,
@@ -336,10 +339,21 @@ def identify_gallery(library: Library, model: str, fpir: float | None = None,
         raise FaceAtlasError("nobody is enrolled in this library (for model "
                              f"{model}): run `faceatlas enroll NAME PHOTOS...` first")
     base = replace(flt or FaceFilter(), enrolled_only=True)
-    templates = person_templates(store, model, flt=base, recognisable_only=True)
-    gallery = Gallery.of(templates)
+    # Cached in the Library per (model, filter) while the catalog's counters (changes of
+    # people, links, decisions, deleted faces) and the set of faces taken part stay put.
+    state = store.catalog_state()
+    allowed = store.face_ids(model, base)
+    stamp = (state.generation, state.revision, int(allowed.size),
+             hashlib.blake2b(np.ascontiguousarray(allowed).tobytes(),
+                             digest_size=16).hexdigest())
+
+    def build() -> tuple[dict[int, PersonTemplate], Gallery, dict[int, Person]]:
+        templates = person_templates(store, model, flt=base, recognisable_only=True)
+        return templates, Gallery.of(templates), {p.id: p for p in store.people()}
+
+    templates, gallery, people = library.memo(("identify_gallery", model, base), stamp,
+                                              build)
     t = resolve_openset_threshold(model_name(model), gallery.size, fpir, threshold)
-    people = {p.id: p for p in store.people()}
     return IdentifyGallery(model, templates, gallery, people, t,
                            IDENTIFY_MARGIN if margin is None else float(margin))
 

@@ -59,7 +59,7 @@ _ORIENTATION = 0x0112
 #: Audio codecs each output container takes as they are (copied without re-encoding).
 _AUDIO_OK = {
     ".mp4": {"aac", "mp3", "alac", "opus", "ac3", "eac3", "flac"},
-    ".m4v": {"aac", "mp3", "alac", "ac3"},
+    ".m4v": {"aac", "alac"},  # FFmpeg's "ipod" muxer
     ".mov": {"aac", "mp3", "alac", "pcm_s16le", "pcm_s24le", "ac3", "opus"},
     ".mkv": {"aac", "mp3", "opus", "vorbis", "flac", "ac3", "eac3", "pcm_s16le", "alac"},
     ".webm": {"opus", "vorbis"},
@@ -344,8 +344,11 @@ def _write_video(src: str | os.PathLike[str], dst: Path, boxes: dict[int, list[B
             if ain is not None:
                 codec = ain.codec_context.codec.canonical_name
                 if codec in _AUDIO_OK.get(suffix, set()):
-                    aout = out.add_stream_from_template(ain)
-                    audio_note = f"copied ({codec})"
+                    try:
+                        aout = out.add_stream_from_template(ain)
+                        audio_note = f"copied ({codec})"
+                    except (ValueError, av.error.FFmpegError) as exc:
+                        audio_note = f"dropped: {exc}"
                 else:
                     audio_note = (f"dropped: the {suffix} container cannot hold {codec} "
                                   "audio without re-encoding")

@@ -47,12 +47,17 @@ class ApiProblem(Exception):
         self.status, self.kind, self.message, self.headers = status, kind, message, headers
 
 
+class LibraryNotEmptyError(FaceAtlasError):
+    """An import into a library that holds photos or people, without ``force``."""
+
+
 class TooLargeError(ImageError):
     """An upload above the size or pixel limit."""
 
 
 def error_status(exc: FaceAtlasError) -> int:
     """The HTTP status of a faceatlas error."""
+    from ..library.locks import LibraryBusyError
     from ..store import CatalogError, ConstraintError
 
     if isinstance(exc, NotFoundError):
@@ -61,7 +66,8 @@ def error_status(exc: FaceAtlasError) -> int:
         return 403
     if isinstance(exc, TooLargeError):
         return 413
-    if isinstance(exc, ConstraintError | ModelMismatchError):
+    if isinstance(exc, ConstraintError | ModelMismatchError | LibraryNotEmptyError
+                  | LibraryBusyError):
         return 409
     if isinstance(exc, NoFaceError):
         return 422
@@ -190,9 +196,10 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         if length is not None:
             if not length.isdigit():
                 return _error(400, "BadRequest", "bad Content-Length")
-            if int(length) > config.max_upload_bytes + 1024 * 1024:
-                return _error(413, "TooLarge", f"request body above the "
-                              f"{config.max_upload_bytes} byte limit")
+            limit = config.max_import_bytes if request.url.path == PREFIX + "/import" \
+                else config.max_upload_bytes
+            if int(length) > limit + 1024 * 1024:
+                return _error(413, "TooLarge", f"request body above the {limit} byte limit")
         response: Response = await call_next(request)
         needed = getattr(request.state, "needed", None)
         actor = getattr(request.state, "actor", None)
@@ -295,14 +302,16 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
     def detect(image: UploadFile = File(...)) -> Any:
         """Faces of an image (`faceatlas detect --json`); 422 with the same document when
         there is none."""
-        from ..app import analysis
+        from .pool import detect_data
 
-        with uploads([image]) as saved, host.engine() as engine:
+        with uploads([image]) as saved:
             path, label = saved[0]
-            out = analysis.detect(engine, path, label)
-        if out.error is not None:
-            return JSONResponse(out.data, status_code=422)
-        return out.data
+            if host.pool is not None:
+                data, failed = host.pool.run(detect_data, str(path), label)
+            else:
+                with host.engine() as engine:
+                    data, failed = detect_data(engine, str(path), label)
+        return JSONResponse(data, status_code=422) if failed else data
 
     @app.post(PREFIX + "/embed", tags=["analysis"], dependencies=[admin])
     def embed(image: UploadFile = File(...)) -> Any:
@@ -325,7 +334,7 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         """Are the faces of `a` and `b` the same person (`faceatlas verify --json`)?"""
         from ..app import analysis
 
-        with uploads([a, b]) as saved, host.engine() as engine:
+        with uploads([a, b]) as saved, host.analysis() as engine:
             return analysis.verify(engine, saved[0][0], saved[1][0], threshold, far,
                                    face_a, face_b)
 
@@ -347,7 +356,8 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         """Who is in these photos (`faceatlas identify --json`): one result per image."""
         from ..app import library as uc
 
-        with uploads(image) as saved, host.library() as lib, host.engine() as engine:
+        with uploads(image) as saved, \
+                host.analysis(*_stills(saved)) as engine, host.library() as lib:
             results = uc.identify(lib, engine, [p for p, _ in saved], top_k, threshold, fpir,
                                   margin, scope_of(folder, album, since, until, person,
                                                    min_quality))
@@ -363,7 +373,8 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         """Photos of the library with this face, best first (`faceatlas search --json`)."""
         from ..app import library as uc
 
-        with uploads([image]) as saved, host.library() as lib, host.engine() as engine:
+        with uploads([image]) as saved, \
+                host.analysis(*_stills(saved)) as engine, host.library() as lib:
             res = uc.search(lib, engine, saved[0][0], limit, face_index, threshold, far,
                             scope_of(folder, album, since, until, person, min_quality))
         return relabel(res, saved)
@@ -473,7 +484,9 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         from ..app import library as uc
 
         with uploads(image) as saved, host.library() as lib, host.engine() as engine:
-            res = uc.enroll(lib, engine, name, [p for p, _ in saved], min_quality)
+            pool = None if _stills(saved)[1] else host.pool  # videos: the server's engine
+            res = uc.enroll(lib, engine, name, [p for p, _ in saved], min_quality,
+                            analyze=pool.analyze_file if pool is not None else None)
         for row in res["images"]:
             relabel(row, saved)
         return res if uc.enrolled_count(res) else JSONResponse(res, status_code=422)
@@ -661,6 +674,53 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         return FileResponse(out, media_type="application/x-tar", filename="library.tar",
                             background=BackgroundTask(shutil.rmtree, folder, True))
 
+    @app.post(PREFIX + "/import", tags=["admin"], dependencies=[admin])
+    def import_(archive: UploadFile = File(..., description="An archive from "
+                                           "GET /api/v1/export (`faceatlas export`)."),
+                force: bool = Form(False, description="Replace a library that holds "
+                                   "photos or people."),
+                remap: list[str] = Form([], description="OLD=NEW path prefixes.")
+                ) -> dict[str, Any]:
+        """Install an exported library in place of this service's (`faceatlas import`):
+        the archive is verified before anything is touched; a library with photos or
+        people is refused (409) unless `force`. The catalog is replaced as a whole, its
+        API keys included: afterwards the archive's keys are the valid ones. Runs with
+        the library lock held exclusively (409 while another process has it open)."""
+        from ..app import portability as uc
+
+        remaps = uc.parse_remaps(remap)
+        folder = Path(tempfile.mkdtemp(prefix="faceatlas-import-"))
+        try:
+            path = folder / "library.tar"
+            size = 0
+            with path.open("wb") as out:
+                while chunk := archive.file.read(1 << 20):
+                    size += len(chunk)
+                    if size > config.max_import_bytes:
+                        raise TooLargeError(f"archive above the {config.max_import_bytes} "
+                                            "byte limit")
+                    out.write(chunk)
+
+            def install(root: Path) -> dict[str, Any]:
+                from ..store import open_store
+
+                if not force:
+                    store = open_store(root)
+                    try:
+                        stats = store.stats()
+                    finally:
+                        store.close()
+                    if stats.get("images", 0) or stats.get("people", 0):
+                        raise LibraryNotEmptyError(
+                            f"the library holds {stats.get('images', 0)} photo(s) and "
+                            f"{stats.get('people', 0)} people: pass force=true to replace it")
+                return uc.import_archive(path, root, force=True, remaps=remaps)
+
+            result = host.replace_library(install)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return result
+
     @app.get(PREFIX + "/audit", tags=["admin"], dependencies=[admin])
     def audit(limit: int = Query(100, ge=1, le=10_000), since_id: int = Query(0, ge=0)
               ) -> list[dict[str, Any]]:
@@ -672,6 +732,15 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
     add_relations(app, host, read)
 
     return app
+
+
+def _stills(saved: list[tuple[Path, str]]) -> tuple[list[Path], bool]:
+    """The uploaded photos among ``saved`` (their analysis can start at once) and whether
+    there are videos too (tracked by the server's own engine)."""
+    from ..library.videos import is_video
+
+    stills = [p for p, _ in saved if not is_video(p)]
+    return stills, len(stills) < len(saved)
 
 
 def _check_pixels(data: bytes, label: str, max_pixels: int) -> None:

@@ -8,7 +8,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..engine import FaceEngine
     from ..library import Library
     from ..store import CatalogStore
+    from .pool import AnalysisPool
 
 T = TypeVar("T")
 
@@ -29,6 +30,8 @@ DEFAULT_MAX_UPLOAD = 20 * 1024 * 1024
 #: Largest image accepted (pixels, from its header) by default: a bigger one is refused
 #: before decoding (decompression bombs).
 DEFAULT_MAX_PIXELS = 50_000_000
+#: Largest library archive accepted by ``POST /api/v1/import`` (bytes) by default.
+DEFAULT_MAX_IMPORT = 8 * 1024**3
 
 
 class ForbiddenPathError(FaceAtlasError):
@@ -47,6 +50,8 @@ class ServiceConfig:
     cors_origins: list[str] = field(default_factory=list)
     detector: str = "yunet"
     recognizer: str = "sface"
+    workers: int = 0                          # analysis processes; 0: in the server
+    max_import_bytes: int = DEFAULT_MAX_IMPORT
 
     def resolved_roots(self) -> list[Path]:
         """The ``--root`` folders, resolved (symbolic links followed)."""
@@ -82,6 +87,26 @@ class LibraryHost:
         self._meta = open_store(self.root)
         self._meta_lock = threading.Lock()
         self._engine: FaceEngine | None = None
+        self.pool: AnalysisPool | None = None
+        if config.workers > 0:
+            from .pool import AnalysisPool
+
+            self.pool = AnalysisPool(config.detector, config.recognizer, config.workers)
+
+    @contextmanager
+    def analysis(self, images: Sequence[str | os.PathLike[str]] = (),
+                 local: bool = False) -> Iterator[FaceEngine]:
+        """The engine for decoding, detecting and embedding uploads: the process pool's
+        (``images`` start being analysed at once, before the handler takes the library),
+        or without workers (or with ``local``: videos) the shared engine under its lock."""
+        if self.pool is None or local:
+            with self.engine() as engine:
+                yield engine
+            return
+        from .pool import PooledEngine
+
+        pooled = PooledEngine(self.pool, self.config.recognizer).prefetch(images)
+        yield pooled  # type: ignore[misc]
 
     @contextmanager
     def library(self) -> Iterator[Library]:
@@ -104,7 +129,26 @@ class LibraryHost:
         with self._meta_lock:
             return fn(self._meta)
 
+    def replace_library(self, install: Callable[[Path], T]) -> T:
+        """Run ``install(root)`` with this service's hold on the library released (no
+        request or job uses it meanwhile), so that ``install`` can take the library lock
+        exclusively (import ``--force``); the library is opened again afterwards, whatever
+        happened."""
+        from ..library import Library
+        from ..store import open_store
+
+        with self._lib_lock, self._meta_lock:
+            self._lib.close()
+            self._meta.close()
+            try:
+                return install(self.root)
+            finally:
+                self._lib = Library.open(self.root)
+                self._meta = open_store(self.root)
+
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
         with self._lib_lock:
             self._lib.close()
         with self._meta_lock:
