@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -73,6 +75,17 @@ def _statements(script: str) -> Iterator[str]:
         yield current
 
 
+class CatalogBusyError(CatalogError):
+    """Another connection holds the catalog's write lock beyond the busy timeout, or
+    SQLite refused at once to wait for it (as it does while two connections set up a new
+    catalog together)."""
+
+
+#: Attempts at setting up a connection (WAL mode, migrations) while another process
+#: does the same; SQLite may answer "busy" at once there instead of waiting.
+OPEN_ATTEMPTS = 40
+
+
 class SQLiteStore:
     """The catalog in one SQLite file (see :class:`~faceatlas.store.base.CatalogStore`)."""
 
@@ -87,12 +100,20 @@ class SQLiteStore:
                                          isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise CatalogError(f"{self.path}: cannot open the catalog ({exc})") from None
-        with self._errors():
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA secure_delete = ON")
-            self._migrate()
+        for attempt in range(OPEN_ATTEMPTS):
+            try:
+                with self._errors():
+                    self._conn.execute("PRAGMA foreign_keys = ON")
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+                    self._conn.execute("PRAGMA synchronous = NORMAL")
+                    self._conn.execute("PRAGMA secure_delete = ON")
+                    self._migrate()
+                break
+            except CatalogBusyError:
+                if attempt == OPEN_ATTEMPTS - 1:
+                    self._conn.close()
+                    raise
+                time.sleep(0.05 + random.random() * 0.2)
 
     # -- plumbing ----------------------------------------------------------------------
     @property
@@ -120,8 +141,8 @@ class SQLiteStore:
             return DiskFullError(f"{self.path}: disk full while writing the catalog; free "
                                  "some space and run the command again (what was saved is kept)")
         if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in str(exc):
-            return CatalogError(f"{self.path}: the catalog is busy (another faceatlas command "
-                                "is writing it); try again when it has finished")
+            return CatalogBusyError(f"{self.path}: the catalog is busy (another faceatlas "
+                                    "command is writing it); try again when it has finished")
         return CatalogError(f"{self.path}: catalog error ({exc})")
 
     @contextmanager
