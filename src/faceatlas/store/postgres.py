@@ -59,12 +59,8 @@ from .base import (
     StaleCatalogError,
 )
 from .pg_schema import PG_MIGRATIONS, PG_SCHEMA_VERSION
+from .rows import FACE_COLS, IMAGE_COLS, StoreRows
 
-_IMAGE_COLS = ("id, path, folder, album, content_hash, size, mtime_ns, width, height, taken_at, "
-               "taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at, media, "
-               "duration")
-_FACE_COLS = ("id, image_id, box_x, box_y, box_w, box_h, landmarks, det_score, quality, "
-              "quality_components, person_id, assigned_by, t_start, t_end, shot")
 _MIGRATION_LOCK = 0x6661636561746C31   # advisory lock keys ("faceatl1", "faceatl2")
 _INDEX_LOCK = 0x6661636561746C32
 URL_PREFIXES = ("postgresql://", "postgres://")
@@ -84,7 +80,7 @@ def redact_url(url: str) -> str:
     return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
 
 
-class PostgresStore:
+class PostgresStore(StoreRows):
     """The catalog in a PostgreSQL database with pgvector (see the module docs)."""
 
     kind = "postgres"
@@ -160,11 +156,6 @@ class PostgresStore:
     def close(self) -> None:
         self._conn.close()
 
-    def catalog_state(self) -> CatalogState:
-        generation, revision = self._query(
-            "SELECT generation, revision FROM catalog_state WHERE id = 1")[0]
-        return CatalogState(int(generation), int(revision))
-
     @staticmethod
     def _expect(c: Any, generation: int | None = None,
                 state: CatalogState | None = None) -> None:
@@ -182,12 +173,6 @@ class PostgresStore:
 
     def __enter__(self) -> PostgresStore:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def schema_version(self) -> int:
-        return int(self._query("SELECT version FROM schema_version")[0][0])
 
     def check(self) -> list[str]:
         problems: list[str] = []
@@ -218,27 +203,17 @@ class PostgresStore:
         return int(self._query("SELECT pg_database_size(current_database())")[0][0])
 
     # -- images ------------------------------------------------------------------------
-    @staticmethod
-    def _image(row: Sequence[Any]) -> ImageRecord:
-        (id_, path, folder, album, h, size, mtime, w, ht, taken, src, lat, lon, status, err,
-         n, at, media, duration) = row
-        return ImageRecord(id=id_, path=path, folder=folder, album=album, content_hash=h,
-                           size=size, mtime_ns=mtime, width=w, height=ht, taken_at=taken,
-                           taken_at_source=src, gps_lat=lat, gps_lon=lon, status=status,
-                           error=err, face_count=n, indexed_at=at, media=media,
-                           duration=duration)
-
     def get_image(self, image_id: int) -> ImageRecord | None:
-        rows = self._query(f"SELECT {_IMAGE_COLS} FROM images WHERE id = %s", (image_id,))
+        rows = self._query(f"SELECT {IMAGE_COLS} FROM images WHERE id = %s", (image_id,))
         return self._image(rows[0]) if rows else None
 
     def image_by_path(self, path: str) -> ImageRecord | None:
-        rows = self._query(f"SELECT {_IMAGE_COLS} FROM images WHERE path = %s", (path,))
+        rows = self._query(f"SELECT {IMAGE_COLS} FROM images WHERE path = %s", (path,))
         return self._image(rows[0]) if rows else None
 
     def images_by_hash(self, content_hash: str) -> list[ImageRecord]:
         return [self._image(r) for r in self._query(
-            f"SELECT {_IMAGE_COLS} FROM images WHERE content_hash = %s ORDER BY id",
+            f"SELECT {IMAGE_COLS} FROM images WHERE content_hash = %s ORDER BY id",
             (content_hash,))]
 
     def images_under(self, roots: Sequence[str]) -> list[ImageRecord]:
@@ -246,21 +221,11 @@ class PostgresStore:
         for root in roots:
             prefix = root.rstrip("/\\") + "/"
             for r in self._query(
-                    f"SELECT {_IMAGE_COLS} FROM images WHERE path = %s OR "
+                    f"SELECT {IMAGE_COLS} FROM images WHERE path = %s OR "
                     "left(path, length(%s::text)) = %s::text", (root, prefix, prefix)):
                 rec = self._image(r)
                 out[rec.id] = rec
         return [out[k] for k in sorted(out)]
-
-    def iter_images(self) -> Iterator[ImageRecord]:
-        for r in self._query(f"SELECT {_IMAGE_COLS} FROM images ORDER BY id"):
-            yield self._image(r)
-
-    @staticmethod
-    def _info_values(info: ImageInfo) -> tuple[Any, ...]:
-        return (info.path, info.folder, info.album, info.content_hash, info.size, info.mtime_ns,
-                info.width, info.height, info.taken_at, info.taken_at_source, info.gps_lat,
-                info.gps_lon, info.status, info.error)
 
     @staticmethod
     def _face_ids_of(c: Any, image_ids: Sequence[int]) -> list[int]:
@@ -363,16 +328,16 @@ class PostgresStore:
                           person_id=person, assigned_by=by, t_start=t0, t_end=t1, shot=shot)
 
     def get_face(self, face_id: int) -> FaceRecord | None:
-        rows = self._query(f"SELECT {_FACE_COLS} FROM faces WHERE id = %s", (face_id,))
+        rows = self._query(f"SELECT {FACE_COLS} FROM faces WHERE id = %s", (face_id,))
         return self._face(rows[0]) if rows else None
 
     def faces_of_image(self, image_id: int) -> list[FaceRecord]:
         return [self._face(r) for r in self._query(
-            f"SELECT {_FACE_COLS} FROM faces WHERE image_id = %s ORDER BY id", (image_id,))]
+            f"SELECT {FACE_COLS} FROM faces WHERE image_id = %s ORDER BY id", (image_id,))]
 
     def faces(self, face_ids: Sequence[int]) -> dict[int, FaceRecord]:
         ids = [int(i) for i in face_ids]
-        rows = self._query(f"SELECT {_FACE_COLS} FROM faces WHERE id = ANY(%s)", (ids,))
+        rows = self._query(f"SELECT {FACE_COLS} FROM faces WHERE id = ANY(%s)", (ids,))
         return {int(r[0]): self._face(r) for r in rows}
 
     def thumbnail(self, face_id: int) -> bytes | None:
@@ -450,10 +415,6 @@ class PostgresStore:
         return real
 
     # -- embeddings --------------------------------------------------------------------
-    def embedding_models(self) -> dict[str, int]:
-        return {m: int(d) for m, d in self._query(
-            "SELECT model, MAX(dim) FROM embeddings GROUP BY model ORDER BY model")}
-
     def embeddings(self, model: str, face_ids: Sequence[int] | None = None,
                    batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if face_ids is None:
@@ -567,12 +528,6 @@ class PostgresStore:
     # -- service keys and audit log --------------------------------------------------------
     _KEY_COLS = "id, name, scope, prefix, key_hash, created_at, revoked_at"
 
-    @staticmethod
-    def _api_key(row: Any) -> ApiKey:
-        id_, name, scope, prefix, key_hash, created, revoked = row
-        return ApiKey(id=int(id_), name=name, scope=scope, prefix=prefix, key_hash=key_hash,
-                      created_at=created, revoked_at=revoked)
-
     def add_api_key(self, name: str, scope: str, prefix: str, key_hash: str) -> ApiKey:
         try:
             with self._tx(state=False) as c:
@@ -620,14 +575,6 @@ class PostgresStore:
                            status=r[5], detail=r[6]) for r in rows]
 
     # -- people ------------------------------------------------------------------------
-    @staticmethod
-    def _person(row: Sequence[Any]) -> Person:
-        id_, name, notes, hidden, dnr, at = row
-        return Person(id=id_, name=name, notes=notes, hidden=bool(hidden),
-                      do_not_recognise=bool(dnr), created_at=at)
-
-    _PERSON_COLS = "id, name, notes, hidden, do_not_recognise, created_at"
-
     def create_person(self, name: str | None, notes: str = "") -> Person:
         try:
             with self._tx() as c:
@@ -647,10 +594,6 @@ class PostgresStore:
         rows = self._query(f"SELECT {self._PERSON_COLS} FROM people WHERE lower(name) = "
                            "lower(%s)", (name,))
         return self._person(rows[0]) if rows else None
-
-    def people(self) -> list[Person]:
-        return [self._person(r) for r in
-                self._query(f"SELECT {self._PERSON_COLS} FROM people ORDER BY id")]
 
     def update_person(self, person_id: int, *, name: str | None = None,
                       notes: str | None = None, hidden: bool | None = None,
@@ -675,11 +618,9 @@ class PostgresStore:
 
     def person_faces(self, person_id: int) -> list[FaceRecord]:
         return [self._face(r) for r in self._query(
-            f"SELECT {_FACE_COLS} FROM faces WHERE person_id = %s ORDER BY id", (person_id,))]
+            f"SELECT {FACE_COLS} FROM faces WHERE person_id = %s ORDER BY id", (person_id,))]
 
     # -- decisions ---------------------------------------------------------------------
-    _DECISION_COLS = "id, kind, face_id, person_id, other_person_id, created_at"
-
     def record_decision(self, kind: str, face_id: int | None = None,
                         person_id: int | None = None,
                         other_person_id: int | None = None) -> Decision:
@@ -689,10 +630,6 @@ class PostgresStore:
                 f"VALUES (%s,%s,%s,%s,%s) RETURNING {self._DECISION_COLS}",
                 (kind, face_id, person_id, other_person_id, _now())).fetchone()
         return Decision(**dict(zip(self._DECISION_COLS.split(", "), row, strict=True)))
-
-    def decisions(self) -> list[Decision]:
-        return [Decision(**dict(zip(self._DECISION_COLS.split(", "), r, strict=True)))
-                for r in self._query(f"SELECT {self._DECISION_COLS} FROM decisions ORDER BY id")]
 
     # -- privacy and maintenance -------------------------------------------------------
     def erase(self, erasure: Erasure) -> ErasureCounts:
@@ -737,12 +674,6 @@ class PostgresStore:
 
     # -- not faces -----------------------------------------------------------------------
     _NOT_FACE_COLS = "id, content_hash, box_x, box_y, box_w, box_h, face_id, created_at"
-
-    @staticmethod
-    def _not_face(row: Sequence[Any]) -> NotFace:
-        id_, h, x, y, w, bh, face_id, created = row
-        return NotFace(id=id_, content_hash=h, box=(x, y, w, bh), face_id=face_id,
-                       created_at=created)
 
     def mark_not_faces(self, face_ids: Sequence[int]) -> list[NotFace]:
         ids = sorted({int(i) for i in face_ids})
@@ -832,9 +763,9 @@ class PostgresStore:
             return int(c.execute("DELETE FROM embeddings WHERE model = %s", (model,)).rowcount)
 
     _SNAPSHOT_TABLES = (
-        ("images", _IMAGE_COLS),
+        ("images", IMAGE_COLS),
         ("people", "id, name, notes, hidden, do_not_recognise, created_at"),
-        ("faces", _FACE_COLS.replace("quality_components,", "quality_components, thumbnail,")),
+        ("faces", FACE_COLS.replace("quality_components,", "quality_components, thumbnail,")),
         ("embeddings", "face_id, model, dim, vector"),
         ("decisions", "id, kind, face_id, person_id, other_person_id, created_at"),
         ("optout_templates", "person_id, model, dim, vector, faces, created_at"),

@@ -47,13 +47,9 @@ from .base import (
     SaveResult,
     StaleCatalogError,
 )
+from .rows import FACE_COLS, IMAGE_COLS, StoreRows
 from .schema import MIGRATIONS, SCHEMA_VERSION
 
-_IMAGE_COLS = ("id, path, folder, album, content_hash, size, mtime_ns, width, height, taken_at, "
-               "taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at, media, "
-               "duration")
-_FACE_COLS = ("id, image_id, box_x, box_y, box_w, box_h, landmarks, det_score, quality, "
-              "quality_components, person_id, assigned_by, t_start, t_end, shot")
 _CHUNK = 500  # ids per IN (...) query, below SQLite's variable limit
 
 
@@ -86,7 +82,7 @@ class CatalogBusyError(CatalogError):
 OPEN_ATTEMPTS = 40
 
 
-class SQLiteStore:
+class SQLiteStore(StoreRows):
     """The catalog in one SQLite file (see :class:`~faceatlas.store.base.CatalogStore`)."""
 
     def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
@@ -196,11 +192,6 @@ class SQLiteStore:
         with self._lock:
             self._conn.close()
 
-    def catalog_state(self) -> CatalogState:
-        generation, revision = self._query(
-            "SELECT generation, revision FROM catalog_state WHERE id = 1")[0]
-        return CatalogState(int(generation), int(revision))
-
     @staticmethod
     def _expect(c: sqlite3.Connection, generation: int | None = None,
                 state: CatalogState | None = None) -> None:
@@ -216,12 +207,6 @@ class SQLiteStore:
 
     def __enter__(self) -> SQLiteStore:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def schema_version(self) -> int:
-        return int(self._query("SELECT version FROM schema_version")[0][0])
 
     def check(self) -> list[str]:
         problems = [r[0] for r in self._query("PRAGMA integrity_check") if r[0] != "ok"]
@@ -249,27 +234,17 @@ class SQLiteStore:
         return out
 
     # -- images ------------------------------------------------------------------------
-    @staticmethod
-    def _image(row: Sequence[Any]) -> ImageRecord:
-        (id_, path, folder, album, h, size, mtime, w, ht, taken, src, lat, lon, status, err,
-         n, at, media, duration) = row
-        return ImageRecord(id=id_, path=path, folder=folder, album=album, content_hash=h,
-                           size=size, mtime_ns=mtime, width=w, height=ht, taken_at=taken,
-                           taken_at_source=src, gps_lat=lat, gps_lon=lon, status=status,
-                           error=err, face_count=n, indexed_at=at, media=media,
-                           duration=duration)
-
     def get_image(self, image_id: int) -> ImageRecord | None:
-        rows = self._query(f"SELECT {_IMAGE_COLS} FROM images WHERE id = ?", (image_id,))
+        rows = self._query(f"SELECT {IMAGE_COLS} FROM images WHERE id = ?", (image_id,))
         return self._image(rows[0]) if rows else None
 
     def image_by_path(self, path: str) -> ImageRecord | None:
-        rows = self._query(f"SELECT {_IMAGE_COLS} FROM images WHERE path = ?", (path,))
+        rows = self._query(f"SELECT {IMAGE_COLS} FROM images WHERE path = ?", (path,))
         return self._image(rows[0]) if rows else None
 
     def images_by_hash(self, content_hash: str) -> list[ImageRecord]:
         return [self._image(r) for r in self._query(
-            f"SELECT {_IMAGE_COLS} FROM images WHERE content_hash = ? ORDER BY id",
+            f"SELECT {IMAGE_COLS} FROM images WHERE content_hash = ? ORDER BY id",
             (content_hash,))]
 
     def images_under(self, roots: Sequence[str]) -> list[ImageRecord]:
@@ -277,21 +252,11 @@ class SQLiteStore:
         for root in roots:
             prefix = root.rstrip("/\\") + "/"
             for r in self._query(
-                    f"SELECT {_IMAGE_COLS} FROM images WHERE path = ? OR "
+                    f"SELECT {IMAGE_COLS} FROM images WHERE path = ? OR "
                     "substr(path, 1, length(?)) = ?", (root, prefix, prefix)):
                 rec = self._image(r)
                 out[rec.id] = rec
         return [out[k] for k in sorted(out)]
-
-    def iter_images(self) -> Iterator[ImageRecord]:
-        for r in self._query(f"SELECT {_IMAGE_COLS} FROM images ORDER BY id"):
-            yield self._image(r)
-
-    @staticmethod
-    def _info_values(info: ImageInfo) -> tuple[Any, ...]:
-        return (info.path, info.folder, info.album, info.content_hash, info.size, info.mtime_ns,
-                info.width, info.height, info.taken_at, info.taken_at_source, info.gps_lat,
-                info.gps_lon, info.status, info.error)
 
     def _face_ids_of(self, c: sqlite3.Connection, image_ids: Sequence[int]) -> list[int]:
         out: list[int] = []
@@ -399,19 +364,19 @@ class SQLiteStore:
                           person_id=person, assigned_by=by, t_start=t0, t_end=t1, shot=shot)
 
     def get_face(self, face_id: int) -> FaceRecord | None:
-        rows = self._query(f"SELECT {_FACE_COLS} FROM faces WHERE id = ?", (face_id,))
+        rows = self._query(f"SELECT {FACE_COLS} FROM faces WHERE id = ?", (face_id,))
         return self._face(rows[0]) if rows else None
 
     def faces_of_image(self, image_id: int) -> list[FaceRecord]:
         return [self._face(r) for r in self._query(
-            f"SELECT {_FACE_COLS} FROM faces WHERE image_id = ? ORDER BY id", (image_id,))]
+            f"SELECT {FACE_COLS} FROM faces WHERE image_id = ? ORDER BY id", (image_id,))]
 
     def faces(self, face_ids: Sequence[int]) -> dict[int, FaceRecord]:
         ids = [int(i) for i in face_ids]
         out: dict[int, FaceRecord] = {}
         for i in range(0, len(ids), _CHUNK):
             part = ids[i:i + _CHUNK]
-            for r in self._query(f"SELECT {_FACE_COLS} FROM faces WHERE id IN "
+            for r in self._query(f"SELECT {FACE_COLS} FROM faces WHERE id IN "
                                  f"({','.join('?' * len(part))})", part):
                 rec = self._face(r)
                 out[rec.id] = rec
@@ -484,10 +449,6 @@ class SQLiteStore:
         return real
 
     # -- embeddings --------------------------------------------------------------------
-    def embedding_models(self) -> dict[str, int]:
-        return {m: int(d) for m, d in self._query(
-            "SELECT model, MAX(dim) FROM embeddings GROUP BY model ORDER BY model")}
-
     def embeddings(self, model: str, face_ids: Sequence[int] | None = None,
                    batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if face_ids is None:
@@ -523,14 +484,6 @@ class SQLiteStore:
                           "VALUES (?,?,?,?)", (int(fid), model, vec.size, vec.tobytes()))
 
     # -- people ------------------------------------------------------------------------
-    @staticmethod
-    def _person(row: Sequence[Any]) -> Person:
-        id_, name, notes, hidden, dnr, at = row
-        return Person(id=id_, name=name, notes=notes, hidden=bool(hidden),
-                      do_not_recognise=bool(dnr), created_at=at)
-
-    _PERSON_COLS = "id, name, notes, hidden, do_not_recognise, created_at"
-
     def create_person(self, name: str | None, notes: str = "") -> Person:
         if name is not None and self.person_by_name(name) is not None:
             raise ConstraintError(f"a person named '{name}' already exists")
@@ -548,10 +501,6 @@ class SQLiteStore:
     def person_by_name(self, name: str) -> Person | None:
         rows = self._query(f"SELECT {self._PERSON_COLS} FROM people WHERE name = ?", (name,))
         return self._person(rows[0]) if rows else None
-
-    def people(self) -> list[Person]:
-        return [self._person(r) for r in
-                self._query(f"SELECT {self._PERSON_COLS} FROM people ORDER BY id")]
 
     def update_person(self, person_id: int, *, name: str | None = None,
                       notes: str | None = None, hidden: bool | None = None,
@@ -577,11 +526,9 @@ class SQLiteStore:
 
     def person_faces(self, person_id: int) -> list[FaceRecord]:
         return [self._face(r) for r in self._query(
-            f"SELECT {_FACE_COLS} FROM faces WHERE person_id = ? ORDER BY id", (person_id,))]
+            f"SELECT {FACE_COLS} FROM faces WHERE person_id = ? ORDER BY id", (person_id,))]
 
     # -- decisions ---------------------------------------------------------------------
-    _DECISION_COLS = "id, kind, face_id, person_id, other_person_id, created_at"
-
     def record_decision(self, kind: str, face_id: int | None = None,
                         person_id: int | None = None,
                         other_person_id: int | None = None) -> Decision:
@@ -592,10 +539,6 @@ class SQLiteStore:
                 (kind, face_id, person_id, other_person_id, _now())).lastrowid or 0)
         rows = self._query(f"SELECT {self._DECISION_COLS} FROM decisions WHERE id = ?", (did,))
         return Decision(**dict(zip(self._DECISION_COLS.split(", "), rows[0], strict=True)))
-
-    def decisions(self) -> list[Decision]:
-        return [Decision(**dict(zip(self._DECISION_COLS.split(", "), r, strict=True)))
-                for r in self._query(f"SELECT {self._DECISION_COLS} FROM decisions ORDER BY id")]
 
     # -- privacy and maintenance -------------------------------------------------------
     @staticmethod
@@ -656,12 +599,6 @@ class SQLiteStore:
                              decisions=n_decisions, images=n_images, people=n_people)
 
     # -- not faces -----------------------------------------------------------------------
-    @staticmethod
-    def _not_face(row: Sequence[Any]) -> NotFace:
-        id_, h, x, y, w, bh, face_id, created = row
-        return NotFace(id=id_, content_hash=h, box=(x, y, w, bh), face_id=face_id,
-                       created_at=created)
-
     def mark_not_faces(self, face_ids: Sequence[int]) -> list[NotFace]:
         ids = sorted({int(i) for i in face_ids})
         out: list[NotFace] = []
@@ -782,12 +719,6 @@ class SQLiteStore:
 
     # -- service keys and audit log --------------------------------------------------------
     _KEY_COLS = "id, name, scope, prefix, key_hash, created_at, revoked_at"
-
-    @staticmethod
-    def _api_key(row: Any) -> ApiKey:
-        id_, name, scope, prefix, key_hash, created, revoked = row
-        return ApiKey(id=int(id_), name=name, scope=scope, prefix=prefix, key_hash=key_hash,
-                      created_at=created, revoked_at=revoked)
 
     def add_api_key(self, name: str, scope: str, prefix: str, key_hash: str) -> ApiKey:
         with self._tx() as c:

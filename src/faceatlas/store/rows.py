@@ -1,0 +1,89 @@
+"""What the SQL stores share: the column lists, the conversion of rows into records, and
+the queries that read the same in every SQL dialect (no parameters). Each store supplies
+``_query`` (run one statement, return its rows) and ``close``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from .base import ApiKey, CatalogState, Decision, ImageInfo, ImageRecord, NotFace, Person
+
+IMAGE_COLS = ("id, path, folder, album, content_hash, size, mtime_ns, width, height, taken_at, "
+              "taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at, media, "
+              "duration")
+FACE_COLS = ("id, image_id, box_x, box_y, box_w, box_h, landmarks, det_score, quality, "
+             "quality_components, person_id, assigned_by, t_start, t_end, shot")
+
+
+class StoreRows:
+    """Mixin of :class:`~faceatlas.store.sqlite.SQLiteStore` and
+    :class:`~faceatlas.store.postgres.PostgresStore`."""
+
+    _PERSON_COLS = "id, name, notes, hidden, do_not_recognise, created_at"
+    _DECISION_COLS = "id, kind, face_id, person_id, other_person_id, created_at"
+    _query: Callable[..., Sequence[Any]]
+    close: Callable[[], None]
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def schema_version(self) -> int:
+        return int(self._query("SELECT version FROM schema_version")[0][0])
+
+    def catalog_state(self) -> CatalogState:
+        generation, revision = self._query(
+            "SELECT generation, revision FROM catalog_state WHERE id = 1")[0]
+        return CatalogState(int(generation), int(revision))
+
+    # -- rows into records -------------------------------------------------------------
+    @staticmethod
+    def _image(row: Sequence[Any]) -> ImageRecord:
+        (id_, path, folder, album, h, size, mtime, w, ht, taken, src, lat, lon, status, err,
+         n, at, media, duration) = row
+        return ImageRecord(id=id_, path=path, folder=folder, album=album, content_hash=h,
+                           size=size, mtime_ns=mtime, width=w, height=ht, taken_at=taken,
+                           taken_at_source=src, gps_lat=lat, gps_lon=lon, status=status,
+                           error=err, face_count=n, indexed_at=at, media=media,
+                           duration=duration)
+
+    @staticmethod
+    def _info_values(info: ImageInfo) -> tuple[Any, ...]:
+        return (info.path, info.folder, info.album, info.content_hash, info.size, info.mtime_ns,
+                info.width, info.height, info.taken_at, info.taken_at_source, info.gps_lat,
+                info.gps_lon, info.status, info.error)
+
+    @staticmethod
+    def _person(row: Sequence[Any]) -> Person:
+        id_, name, notes, hidden, dnr, at = row
+        return Person(id=id_, name=name, notes=notes, hidden=bool(hidden),
+                      do_not_recognise=bool(dnr), created_at=at)
+
+    @staticmethod
+    def _not_face(row: Sequence[Any]) -> NotFace:
+        id_, h, x, y, w, bh, face_id, created = row
+        return NotFace(id=id_, content_hash=h, box=(x, y, w, bh), face_id=face_id,
+                       created_at=created)
+
+    @staticmethod
+    def _api_key(row: Any) -> ApiKey:
+        id_, name, scope, prefix, key_hash, created, revoked = row
+        return ApiKey(id=int(id_), name=name, scope=scope, prefix=prefix, key_hash=key_hash,
+                      created_at=created, revoked_at=revoked)
+
+    # -- reads without parameters ------------------------------------------------------
+    def iter_images(self) -> Iterator[ImageRecord]:
+        for r in self._query(f"SELECT {IMAGE_COLS} FROM images ORDER BY id"):
+            yield self._image(r)
+
+    def embedding_models(self) -> dict[str, int]:
+        return {m: int(d) for m, d in self._query(
+            "SELECT model, MAX(dim) FROM embeddings GROUP BY model ORDER BY model")}
+
+    def people(self) -> list[Person]:
+        return [self._person(r) for r in
+                self._query(f"SELECT {self._PERSON_COLS} FROM people ORDER BY id")]
+
+    def decisions(self) -> list[Decision]:
+        return [Decision(**dict(zip(self._DECISION_COLS.split(", "), r, strict=True)))
+                for r in self._query(f"SELECT {self._DECISION_COLS} FROM decisions ORDER BY id")]
