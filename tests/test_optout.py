@@ -116,14 +116,17 @@ def test_optout_of_someone_new_from_a_photo(lib: Path, portraits: Path, engine: 
         assert summary.refused == 1 and summary.faces == 1
 
 
-def test_optout_errors_change_nothing(lib: Path) -> None:
-    for args in (["Nobody"], ["Person A", "--undo", "x.jpg"], ["Person B", "--undo"]):
+def test_optout_errors_change_nothing(lib: Path, portraits: Path) -> None:
+    photo = str(portraits / "impostor_1.jpg")
+    for args in (["Nobody"], ["Person A", "--undo", "x.jpg"], ["Person B", "--undo"],
+                 ["#99", photo], ["person #99", photo], ["99", photo]):
         out = runner.invoke(app, ["optout", *args, "--library", str(lib), "--yes"])
         assert out.exit_code != 0 and out.output.startswith("error:"), out.output
         assert "Traceback" not in out.output
     with Library.open(lib) as opened:
         assert opened.store.optout_templates() == []
         assert opened.store.stats()["faces"] == 8
+        assert all(p.name is None or "99" not in p.name for p in opened.store.people())
 
 
 def test_threshold_is_identify_s(engine: FaceEngine) -> None:

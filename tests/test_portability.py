@@ -45,6 +45,7 @@ def test_export_import_gives_the_same_answers(lib: Path, tmp_path: Path, portrai
     assert out.exit_code == 0, out.output
     manifest = json.loads(out.stdout)
     assert manifest["counts"]["faces"] == 8 and manifest["counts"]["people"] == 2
+    assert manifest["counts"]["not_faces"] == 0  # every table the snapshot carries is counted
     [(model, info)] = manifest["models"].items()
     assert model == engine.model_id and info == {"dim": 128, "embeddings": 8}
     with tarfile.open(archive) as tar:

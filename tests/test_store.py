@@ -387,3 +387,20 @@ def test_api_keys_and_audit_log(store: CatalogStore) -> None:
     log = store.audit_log()
     assert [e.action for e in log] == ["DELETE /y", "POST /x"] and log[1].status == 200
     assert [e.action for e in store.audit_log(since_id=log[1].id)] == ["DELETE /y"]
+
+
+def test_person_occurrences_in_one_read(store: CatalogStore) -> None:
+    """What the relation graph is built from: (image, person, dates, shot) per linked face,
+    hidden people only on request."""
+    a = store.save_image(_info("/p/a.jpg", "a", taken="2020-05-01T10:00:00"), [_face(1), _face(2)])
+    b = store.save_image(_info("/p/b.jpg", "b"), [_face(3)])
+    ada, bea = store.create_person("Ada"), store.create_person("Bea")
+    store.assign_faces([a.face_ids[0], b.face_ids[0]], ada.id, "user")
+    store.assign_faces([a.face_ids[1]], bea.id, "user")
+    rows = list(store.person_occurrences())
+    assert rows == [(a.image_id, ada.id, "2020-05-01T10:00:00", 1, "exif", None),
+                    (a.image_id, bea.id, "2020-05-01T10:00:00", 1, "exif", None),
+                    (b.image_id, ada.id, None, 1, None, None)]
+    store.update_person(bea.id, hidden=True)
+    assert [r[1] for r in store.person_occurrences()] == [ada.id, ada.id]
+    assert len(list(store.person_occurrences(include_hidden=True))) == 3

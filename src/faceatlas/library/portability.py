@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import tarfile
 import tempfile
 import zlib
@@ -48,7 +47,6 @@ ARCHIVE_FORMAT = "faceatlas-library"
 ARCHIVE_VERSION = 1
 MANIFEST = "manifest.json"
 _MEMBER = re.compile(r"^(catalog\.sqlite|receipts/erasure-[A-Za-z0-9._-]+\.json)$")
-_COUNTED = ("images", "faces", "embeddings", "people", "decisions", "optout_templates")
 
 
 class ArchiveError(FaceAtlasError):
@@ -58,24 +56,14 @@ class ArchiveError(FaceAtlasError):
 
 
 def _catalog_facts(path: Path) -> dict[str, Any]:
-    """Schema version, row counts and models of a catalog file, read-only."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    """Schema version, row counts and models of an archived catalog file, read-only."""
+    from ..store import CatalogError
+    from ..store.sqlite import catalog_file_facts
+
     try:
-        problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
-        if problems:
-            raise ArchiveError(f"the archived catalog is damaged ({problems[0]})")
-        version = int(conn.execute("SELECT version FROM schema_version").fetchone()[0])
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master "
-                                             "WHERE type = 'table'")}
-        counts = {t: int(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
-                  for t in _COUNTED if t in tables}
-        models = {m: {"dim": int(d), "embeddings": int(n)} for m, d, n in conn.execute(
-            "SELECT model, MAX(dim), COUNT(*) FROM embeddings GROUP BY model ORDER BY model")}
-    except sqlite3.DatabaseError as exc:
-        raise ArchiveError(f"the archived catalog cannot be read ({exc})") from None
-    finally:
-        conn.close()
-    return {"schema_version": version, "counts": counts, "models": models}
+        return catalog_file_facts(path)
+    except CatalogError as exc:
+        raise ArchiveError(f"the archived {exc}") from None
 
 
 # -- export ----------------------------------------------------------------------------
@@ -170,6 +158,9 @@ def read_archive(archive: Path, into: Path) -> dict[str, Any]:
                            f"v{manifest['schema_version']}, this one reads up to "
                            f"v{SCHEMA_VERSION}); upgrade faceatlas")
     facts = _catalog_facts(into / CATALOG_FILE)
+    counted = manifest.get("counts")
+    if isinstance(counted, dict):  # an older archive counted fewer tables
+        facts["counts"] = {t: n for t, n in facts["counts"].items() if t in counted}
     for key in ("schema_version", "counts", "models"):
         if facts[key] != manifest.get(key):
             raise ArchiveError(f"{name}: the catalog does not match its manifest ({key})")

@@ -32,6 +32,7 @@ from ..errors import FaceAtlasError
 from ..library.core import Library
 from ..library.recognize import person_label
 from ..store import CatalogStore, Erasure, Person
+from ..store.base import parse_person_ref
 from .erasure import ErasurePlan, Sweep, newest_face, sweep_faces, templates_of
 from .guard import optout_threshold, unit_mean
 
@@ -76,7 +77,10 @@ def plan_optout(library: Library, ref: str, photos: list[str | os.PathLike[str]]
     try:
         person = resolve_person(store, ref)
     except FaceAtlasError:
-        if not photos or ref.isdigit() or not ref.strip():
+        # a new person is named by ``ref``; an id (``#5``, ``person #5``, ``5``) that
+        # matches nobody is a mistake, never a new person's name
+        if not photos or ref.strip().isdigit() or parse_person_ref(ref)[2] \
+                or not ref.strip():
             raise
         person = None
     linked = [f.id for f in store.person_faces(person.id)] if person is not None else []

@@ -6,8 +6,8 @@ for the cost), so it can never disagree with the catalog after merges, splits, m
 faces or forgotten people. Long-lived processes keep it current with the
 :class:`~faceatlas.relations.graph.RelationGraph` update methods instead.
 
-:class:`CatalogOccurrences` works with any :class:`~faceatlas.store.CatalogStore`; on the
-shipped :class:`~faceatlas.store.SQLiteStore` it reads every triple in one query.
+:class:`CatalogOccurrences` works with any :class:`~faceatlas.store.CatalogStore`: it
+reads every triple in one query (``person_occurrences``).
 
 A **video** counts once per shot, not once per file: two people are together when they
 are in the same shot. Each shot of a video is an occurrence "photo" of its own, with the
@@ -25,17 +25,12 @@ import cv2
 import numpy as np
 
 from ..errors import NotFoundError
-from ..store import CatalogStore, SQLiteStore, open_store
-from ..store.base import ESTIMATED_DATE_SOURCES, ImageRecord
+from ..store import CatalogStore, open_store
+from ..store.base import ESTIMATED_DATE_SOURCES
 from .occurrences import Occurrence, as_time
 
 #: Room for shot numbers in the occurrence id of a video shot (:func:`shot_photo_id`).
 SHOTS_PER_VIDEO = 1_000_000
-
-_SQL = ("SELECT f.image_id, f.person_id, i.taken_at, i.mtime_ns, i.taken_at_source, f.shot "
-        "FROM faces f JOIN images i ON i.id = f.image_id JOIN people p ON p.id = f.person_id "
-        "WHERE f.person_id IS NOT NULL{hidden} ORDER BY f.image_id, f.person_id")
-
 
 def shot_photo_id(image_id: int, shot: int | None) -> int:
     """The occurrence "photo" id of a face: its image id, or for a face track of a video
@@ -92,31 +87,9 @@ class CatalogOccurrences:
         self._hidden = {p.id for p in people if p.hidden}
 
     def occurrences(self) -> Iterator[Occurrence]:
-        if isinstance(self.store, SQLiteStore):
-            yield from self._sqlite_occurrences(self.store)
-            return
-        images: dict[int, ImageRecord | None] = {}
-        for person in self.store.people():
-            if person.hidden and not self.include_hidden:
-                continue
-            for face in self.store.person_faces(person.id):
-                if face.image_id not in images:
-                    images[face.image_id] = self.store.get_image(face.image_id)
-                img = images[face.image_id]
-                if img is None:
-                    continue
-                if _estimated(img.taken_at_source):
-                    self.estimated_photos.add(shot_photo_id(face.image_id, face.shot))
-                    if self.exact_dates:
-                        continue
-                yield Occurrence(shot_photo_id(face.image_id, face.shot), person.id,
-                                 _image_time(img.taken_at, img.mtime_ns))
-
-    def _sqlite_occurrences(self, store: SQLiteStore) -> Iterator[Occurrence]:
-        sql = _SQL.format(hidden="" if self.include_hidden else " AND p.hidden = 0")
         cache: dict[tuple[str | None, int], datetime] = {}
-        for image_id, person_id, taken_at, mtime_ns, src, shot in store.connection.execute(
-                sql):
+        for image_id, person_id, taken_at, mtime_ns, src, shot in \
+                self.store.person_occurrences(self.include_hidden):
             if _estimated(src):
                 self.estimated_photos.add(shot_photo_id(image_id, shot))
                 if self.exact_dates:

@@ -444,6 +444,12 @@ class CatalogStore(Protocol):
     def person_faces(self, person_id: int) -> list[FaceRecord]:
         """Faces linked to a person."""
 
+    def person_occurrences(self, include_hidden: bool = False
+                           ) -> Iterator[tuple[int, int, str | None, int, str | None, int | None]]:
+        """``(image_id, person_id, taken_at, mtime_ns, taken_at_source, shot)`` of every
+        face linked to a person, ordered by image (hidden people only with
+        ``include_hidden``): what the relation graph is built from, in one read."""
+
     # -- decisions ---------------------------------------------------------------------
     def record_decision(self, kind: str, face_id: int | None = None,
                         person_id: int | None = None,

@@ -84,6 +84,19 @@ class StoreRows:
         return [self._person(r) for r in
                 self._query(f"SELECT {self._PERSON_COLS} FROM people ORDER BY id")]
 
+    def person_occurrences(self, include_hidden: bool = False
+                           ) -> Iterator[tuple[int, int, str | None, int, str | None, int | None]]:
+        """``(image_id, person_id, taken_at, mtime_ns, taken_at_source, shot)`` of every
+        face linked to a person (hidden people only with ``include_hidden``), by image."""
+        hidden = "" if include_hidden else " AND NOT p.hidden"
+        for r in self._query(
+                "SELECT f.image_id, f.person_id, i.taken_at, i.mtime_ns, i.taken_at_source, "
+                "f.shot FROM faces f JOIN images i ON i.id = f.image_id "
+                "JOIN people p ON p.id = f.person_id "
+                f"WHERE f.person_id IS NOT NULL{hidden} ORDER BY f.image_id, f.person_id"):
+            yield (int(r[0]), int(r[1]), r[2], int(r[3]), r[4],
+                   None if r[5] is None else int(r[5]))
+
     def decisions(self) -> list[Decision]:
         return [Decision(**dict(zip(self._DECISION_COLS.split(", "), r, strict=True)))
                 for r in self._query(f"SELECT {self._DECISION_COLS} FROM decisions ORDER BY id")]

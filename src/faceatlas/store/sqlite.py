@@ -71,6 +71,34 @@ def _statements(script: str) -> Iterator[str]:
         yield current
 
 
+#: Tables whose row counts describe an exported catalog (:func:`catalog_file_facts`).
+COUNTED_TABLES = ("images", "faces", "embeddings", "people", "decisions", "optout_templates",
+                  "not_faces")
+
+
+def catalog_file_facts(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Schema version, row counts (:data:`COUNTED_TABLES` present) and embedding models of
+    a catalog file, read-only after an integrity check; :class:`CatalogError` when the file
+    is damaged or not a catalog."""
+    conn = sqlite3.connect(f"file:{os.fspath(path)}?mode=ro", uri=True)
+    try:
+        problems = [r[0] for r in conn.execute("PRAGMA integrity_check") if r[0] != "ok"]
+        if problems:
+            raise CatalogError(f"the catalog is damaged ({problems[0]})")
+        version = int(conn.execute("SELECT version FROM schema_version").fetchone()[0])
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master "
+                                             "WHERE type = 'table'")}
+        counts = {t: int(conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
+                  for t in COUNTED_TABLES if t in tables}
+        models = {m: {"dim": int(d), "embeddings": int(n)} for m, d, n in conn.execute(
+            "SELECT model, MAX(dim), COUNT(*) FROM embeddings GROUP BY model ORDER BY model")}
+    except sqlite3.DatabaseError as exc:
+        raise CatalogError(f"the catalog cannot be read ({exc})") from None
+    finally:
+        conn.close()
+    return {"schema_version": version, "counts": counts, "models": models}
+
+
 class CatalogBusyError(CatalogError):
     """Another connection holds the catalog's write lock beyond the busy timeout, or
     SQLite refused at once to wait for it (as it does while two connections set up a new
