@@ -9,7 +9,7 @@ One run:
 3. **analyse** the rest in worker processes (one engine each, one thread each): the file
    is hashed; if the hash is already known (a missing image: moved/renamed; or the same
    path: only touched) it is not decoded; else it is decoded and its faces found; faces of
-   people who opted out (:mod:`faceatlas.privacy.guard`) are dropped before the commit;
+   people who opted out (:mod:`faceatlas.library.guard`) are dropped before the commit;
 4. **commit** each file as it completes, in the main process, in one transaction (image,
    faces, embeddings together): a kill at any moment leaves whole images only, and the
    next run carries on from there. A moved file keeps its image row (faces, person links)
@@ -54,12 +54,12 @@ from typing import Any
 import numpy as np
 
 from ..engine import FaceEngine
-from ..privacy.guard import OptOutGuard
 from ..store import CatalogError, ImageInfo, ImageRecord, StaleCatalogError
 from ..video import VIDEO_EXTENSIONS, Frame
 from ..video.analyze import FrameWrap
 from .analysis import EngineSettings, FileResult, analyze_file, init_worker, worker_analyze
 from .core import Library
+from .guard import OptOutGuard
 from .notface import screen_not_faces
 from .scan import SKIP_REASONS, FoundFile, classify, os_error_message, scan
 from .videos import VIDEO_INTERVAL, analyze_video

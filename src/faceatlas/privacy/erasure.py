@@ -27,11 +27,11 @@ import numpy as np
 from ..cluster.templates import Gallery, PersonTemplate, person_templates
 from ..errors import FaceAtlasError
 from ..library.core import Library
+from ..library.guard import OptOutGuard, unit_mean
 from ..library.rebuild import rebuild_indexes
 from ..store import CatalogStore, Erasure, Person
 from ..types import model_name
 from ..verification.openset import OpenSetThreshold, resolve_openset_threshold
-from .guard import OptOutGuard, unit_mean
 from .receipt import Receipt, write_receipt
 
 #: FPIR of the forget / opt-out sweep: a face goes with a person when ``identify`` would

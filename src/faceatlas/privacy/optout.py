@@ -30,11 +30,11 @@ from ..cluster.templates import PersonTemplate
 from ..engine import FaceEngine
 from ..errors import FaceAtlasError
 from ..library.core import Library
+from ..library.guard import optout_threshold, unit_mean
 from ..library.recognize import person_label
 from ..store import CatalogStore, Erasure, Person
 from ..store.base import parse_person_ref
 from .erasure import ErasurePlan, Sweep, newest_face, sweep_faces, templates_of
-from .guard import optout_threshold, unit_mean
 
 
 def _combine(parts: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, int]:

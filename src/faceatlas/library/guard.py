@@ -1,10 +1,11 @@
 """Refusing the faces of people who opted out, before anything about them is stored.
 
 A person marked ``do_not_recognise`` keeps one template per embedding model (see
-:mod:`faceatlas.privacy.optout`). :class:`OptOutGuard` compares each newly analysed face
-with the templates of its model at the model's calibrated 1:1 threshold at
-:data:`OPTOUT_FAR`: a face that reaches it is dropped before it is written, so neither
-its embedding nor its thumbnail is ever saved. The indexer
+:mod:`faceatlas.privacy.optout`, which writes them; the guard lives here, with the indexer
+that uses it, so that ``library`` does not import ``privacy``). :class:`OptOutGuard`
+compares each newly analysed face with the templates of its model at the model's
+calibrated 1:1 threshold at :data:`OPTOUT_FAR`: a face that reaches it is dropped before
+it is written, so neither its embedding nor its thumbnail is ever saved. The indexer
 (:class:`~faceatlas.library.Indexer`) screens every photo with it.
 """
 
