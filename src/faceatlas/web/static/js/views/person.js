@@ -118,16 +118,6 @@ export function resolvePerson(text, people) {
   return null;
 }
 
-let peopleCache = null;
-async function allPeople() {
-  if (!peopleCache) peopleCache = api("GET", "/people?all=true&limit=1000");
-  try {
-    return await peopleCache;
-  } finally {
-    setTimeout(() => { peopleCache = null; }, 5000);
-  }
-}
-
 /**
  * A dialog to choose a person (typed name/#id, or one of the first people as avatars).
  * Resolves to the chosen id, or null when cancelled. `testid`: the text field's test id;
@@ -153,8 +143,16 @@ function choosePerson({ title, help, confirmLabel, testid, confirmId, exclude })
     const d = dialog(title, form);
     cancel.addEventListener("click", () => d.close());
     d.addEventListener("close", () => { if (!done) resolve(null); });
-    form.addEventListener("submit", (event) => {
+    const loading = api("GET", "/people?all=true&limit=10000");
+    form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      try {
+        people = await loading;
+      } catch (e) {
+        err.textContent = e.message;
+        err.hidden = false;
+        return;
+      }
       const target = resolvePerson(input.value, people);
       if (target === null || target === exclude) {
         err.textContent = target === exclude ? "Choose someone else." : "No person with that name: type a name from the list or #id.";
@@ -167,7 +165,7 @@ function choosePerson({ title, help, confirmLabel, testid, confirmId, exclude })
       resolve(target);
     });
     input.focus();
-    allPeople().then((rows) => {
+    loading.then((rows) => {
       people = rows;
       for (const q of rows) {
         if (q.id === exclude) continue;
