@@ -12,6 +12,11 @@ const PHOTO_PAGE = 24;
 const REMOVED = { images: "photos", decisions: "corrections", index_entries: "search index entries" };
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
+/** A person's name, or "person #ID" (how the command line names an unnamed person). */
+function label(p) {
+  return p.name || `person #${p.id}`;
+}
+
 export async function render(root, params) {
   const id = Number.parseInt(params.id, 10);
   if (!Number.isFinite(id)) throw new ApiError("No such person.", 404, "NotFound");
@@ -185,7 +190,7 @@ function choosePerson({ title, help, confirmLabel, testid, confirmId, exclude })
 
 async function mergeDialog(p, refresh) {
   const other = await choosePerson({
-    title: `Merge someone into ${personName(p.name)}`,
+    title: `Merge someone into ${label(p)}`,
     help: "Choose the person who is really this one: their faces move here and they "
       + "disappear from People.",
     confirmLabel: "Merge", testid: "merge-target", confirmId: "confirm-merge", exclude: p.id,
@@ -405,7 +410,7 @@ function forgetDialog(p, plan, root) {
   const ok = el("button", { type: "button", class: "btn btn-danger", "data-testid": "confirm-forget" },
                 "Forget for good");
   const cancel = el("button", { type: "button", class: "btn" }, "Cancel");
-  const d = dialog(`Forget ${personName(p.name)}?`,
+  const d = dialog(`Forget ${label(p)}?`,
     el("div", { "data-testid": "forget-preview" },
       el("p", {}, plan.describe || ""),
       el("ul", { class: "counts" },
@@ -441,7 +446,7 @@ function showReceipt(root, p, r) {
   root.replaceChildren();
   document.title = "Forgotten · faceatlas";
   const removed = r.removed || {};
-  const h = el("h1", { tabindex: "-1" }, `${personName(p.name)} was forgotten`);
+  const h = el("h1", { tabindex: "-1" }, `${label(p)} was forgotten`);
   root.append(el("section", { class: "receipt", "data-testid": "forget-receipt" },
     h,
     el("p", { class: "ok-mark" }, "✓ Erased from the library"),
