@@ -124,7 +124,7 @@ def test_name_split_move_merge(page: Any, served: Served,
     page.get_by_test_id("split-name").fill("Grace Two")
     shot(page, "split-dialog")
     page.get_by_test_id("confirm-split").click()
-    page.locator('[data-testid="face-tile"][data-face-id="%d"]' % face).wait_for(state="detached")
+    page.locator(f'[data-testid="face-tile"][data-face-id="{face}"]').wait_for(state="detached")
     [new] = [p for p in served.people() if p["name"] == "Grace Two"]
     assert new["faces"] == 1 and served.api("GET", f"/people/{pid}")["faces"] == before - 1
     # move it back, choosing the target by id
