@@ -49,6 +49,9 @@ def test_login_sets_a_secure_cookie_without_the_key(svc: Service) -> None:
     pid = web.get("/api/v1/people").json()[0]["id"]
     assert web.patch(f"/api/v1/people/{pid}", json={"name": "Zed"}, headers=CSRF) \
         .json()["name"] == "Zed"
+    # audited under the key's name, as a bearer call would be
+    log = svc.call("GET", "/audit", "admin").json()
+    assert ("write", f"PATCH /api/v1/people/{pid}") in [(e["actor"], e["action"]) for e in log]
     # the scope of the key holds: a write key cannot forget
     assert web.delete(f"/api/v1/people/{pid}?dry_run=true", headers=CSRF).status_code == 403
     # a bearer key still works alongside, and says so
