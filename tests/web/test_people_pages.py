@@ -55,9 +55,15 @@ def open_person(page: Any, pid: int) -> None:
     page.get_by_test_id("face-tile").first.wait_for()
 
 
-def select_faces(page: Any, faces: list[int]) -> None:
+def select_faces(page: Any, faces: list[int], keyboard: bool = False) -> None:
     for f in faces:
-        page.locator(f'[data-testid="face-tile"][data-face-id="{f}"] input').check()
+        box = page.locator(f'[data-testid="face-tile"][data-face-id="{f}"] input')
+        if keyboard:  # focus the checkbox and press Space, as a keyboard user does
+            box.focus()
+            page.keyboard.press("Space")
+            assert box.is_checked()
+        else:
+            box.check()
 
 
 def card_ids(page: Any) -> list[int]:
@@ -168,7 +174,7 @@ def test_not_a_face_then_forget_a_person(page: Any, served: Served,
     before = served.api("GET", f"/people/{pid}")["faces"]
     # mark one detection "not a face": it leaves the person and the library
     open_person(page, pid)
-    select_faces(page, [not_face])
+    select_faces(page, [not_face], keyboard=True)
     page.get_by_test_id("not-face").click()
     page.get_by_test_id("confirm-not-face").click()
     page.locator(f'[data-testid="face-tile"][data-face-id="{not_face}"]') \
