@@ -1,0 +1,82 @@
+// One person's neighbourhood: the people they appear with most, drawn as a graph of
+// face thumbnails (the person in the middle; a line's width and label: photos shared).
+
+import { api } from "../api.js";
+import { el, faceThumb, heading, personName, showError } from "../ui.js";
+import { svg, useStyles } from "./_browse.js";
+
+const SIZE = 640;
+
+export async function render(root, params) {
+  await useStyles();
+  const n = Math.min(30, Math.max(1, Number(params.n) || 12));
+  let graph;
+  try {
+    graph = await api("GET", `/relations/neighbourhood?person=${encodeURIComponent("#" + params.id)}&n=${n}`);
+  } catch (err) {
+    heading(root, "Who they appear with");
+    showError(root, err);
+    return;
+  }
+  const center = graph.nodes.find((x) => x.center);
+  const name = personName(center && center.name);
+  const others = graph.nodes.filter((x) => !x.center);
+  heading(root, `${name}'s circle`, el("p", { class: "subtitle" },
+    others.length ? `The ${others.length === 1 ? "person" : `${others.length} people`} ${name} appears with most.`
+      : `${name} appears with nobody yet.`));
+  root.append(el("p", {}, el("a", { href: `#/person/${graph.person}` }, `‹ ${name}`)));
+  const weightOf = new Map(graph.edges
+    .filter((e) => e.a === graph.person || e.b === graph.person)
+    .map((e) => [e.a === graph.person ? e.b : e.a, e.weight]));
+  root.append(el("figure", { class: "graph-frame" }, draw(graph, center, others),
+    el("figcaption", { class: "hint" }, "Lines join people seen in the same photos; the number is how many.")));
+  if (others.length) {
+    root.append(el("section", { class: "section" }, el("h2", {}, "Appears with"),
+      el("ul", { class: "companion-list", role: "list" }, others.map((o) => el("li", {},
+        el("a", { href: `#/person/${o.id}` }, faceThumb(o.face, "", "mini-thumb"), personName(o.name)),
+        el("span", { class: "hint" }, ` ${weightOf.get(o.id) || 0} shared ${(weightOf.get(o.id) || 0) === 1 ? "photo" : "photos"}`),
+        el("a", { href: `#/relations/${o.id}`, class: "hint", "aria-label": `${personName(o.name)}'s circle` }, " · circle"))))));
+  }
+}
+
+function draw(graph, center, others) {
+  const c = SIZE / 2;
+  const ring = others.length > 1 ? SIZE / 2 - 78 : SIZE / 2 - 120;
+  const pos = new Map([[center.id, [c, c]]]);
+  others.forEach((o, i) => {
+    const a = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(1, others.length);
+    pos.set(o.id, [c + ring * Math.cos(a), c + ring * Math.sin(a)]);
+  });
+  const maxW = Math.max(1, ...graph.edges.map((e) => e.weight));
+  const edges = graph.edges.filter((e) => pos.has(e.a) && pos.has(e.b)).map((e) => {
+    const [x1, y1] = pos.get(e.a), [x2, y2] = pos.get(e.b);
+    const main = e.a === center.id || e.b === center.id;
+    const width = 1.5 + 6 * (e.weight / maxW);
+    const mx = (x1 + x2) / 2, my = (y1 + y2) / 2;
+    return svg("g", { class: main ? "edge edge-main" : "edge" },
+      svg("line", { x1, y1, x2, y2, "stroke-width": width }),
+      svg("circle", { cx: mx, cy: my, r: 11, class: "edge-badge" }),
+      svg("text", { x: mx, y: my, dy: "0.35em", "text-anchor": "middle", class: "edge-label", text: e.weight }));
+  });
+  const nodes = graph.nodes.map((node) => {
+    const [x, y] = pos.get(node.id);
+    const r = node.center ? 52 : 34;
+    const id = `clip-${node.id}`;
+    const label = personName(node.name);
+    const photos = `${node.photos} ${node.photos === 1 ? "photo" : "photos"}`;
+    return svg("a", { href: `#/person/${node.id}`, class: node.center ? "node node-center" : "node",
+                      "data-person-id": node.id, "aria-label": `${label}, ${photos}` },
+      svg("clipPath", { id }, svg("circle", { cx: x, cy: y, r })),
+      svg("circle", { cx: x, cy: y, r: r + 3, class: "node-ring" }),
+      node.face !== null && node.face !== undefined
+        ? svg("image", { href: `/api/v1/faces/${node.face}/thumbnail`, x: x - r, y: y - r, width: 2 * r,
+                         height: 2 * r, "clip-path": `url(#${id})`, preserveAspectRatio: "xMidYMid slice" })
+        : svg("text", { x, y, dy: "0.35em", "text-anchor": "middle", text: "?" }),
+      svg("text", { x, y: y + r + 18, "text-anchor": "middle", class: "node-label", text: label }),
+      svg("title", { text: `${label} (${photos})` }));
+  });
+  return svg("svg", { viewBox: `0 0 ${SIZE} ${SIZE}`, class: "relations-graph", role: "group",
+                      "data-testid": "relations-graph",
+                      "aria-label": `Graph of ${personName(center.name)} and the people they appear with` },
+             edges, nodes);
+}
