@@ -80,10 +80,11 @@ export function boxedImage(src, alt, faces, width, height) {
 /** A crop of `img` (a loaded <img>) at box [x, y, w, h] (with a margin), as a canvas. */
 export function cropCanvas(img, box, side = 96, label = "") {
   const [x, y, w, h] = box;
-  const m = 0.25 * Math.max(w, h);
-  const sx = Math.max(0, x - m), sy = Math.max(0, y - m);
-  const sw = Math.min(img.naturalWidth - sx, w + 2 * m), sh = Math.min(img.naturalHeight - sy, h + 2 * m);
-  const s = Math.max(sw, sh);
+  const W = img.naturalWidth, H = img.naturalHeight;
+  const want = Math.min(W, H, 1.4 * Math.max(w, h));  // a square around the face
+  const sx = Math.max(0, Math.min(W - want, x + w / 2 - want / 2));
+  const sy = Math.max(0, Math.min(H - want, y + h / 2 - want / 2));
+  const sw = want, sh = want, s = want;
   const canvas = el("canvas", { width: side, height: side, class: "crop", role: "img",
                                 "aria-label": label });
   const ctx = canvas.getContext("2d");
@@ -114,4 +115,21 @@ export function whileShown(anchor, type, handler) {
     handler(event);
   };
   document.addEventListener(type, listener);
+}
+
+/**
+ * A check that this render of a view still owns `root`: false once the router has moved
+ * to another view (or rendered this one again), so a late answer is dropped, not shown
+ * in the next page.
+ */
+export function owner(root) {
+  const me = {};
+  const view = root.dataset.view;
+  root.browseRender = me;
+  return () => root.browseRender === me && root.dataset.view === view;
+}
+
+/** How a person is called where several may be unnamed: the name, or "Unnamed #ID". */
+export function label(id, name) {
+  return name && name.trim() ? name : `Unnamed #${id}`;
 }

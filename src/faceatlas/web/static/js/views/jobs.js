@@ -4,12 +4,14 @@
 
 import { api, ApiError } from "../api.js";
 import { el, heading, showError, toast } from "../ui.js";
-import { announcer, useStyles } from "./_browse.js";
+import { announcer, owner, useStyles } from "./_browse.js";
 
 const POLL_MS = 600;
 
 export async function render(root, params) {
+  const alive = owner(root);
   await useStyles();
+  if (!alive()) return;
   heading(root, "Index photos",
           el("p", { class: "subtitle" }, "Add new and changed photos of your folders to the library."));
   const say = announcer(root);
@@ -17,12 +19,14 @@ export async function render(root, params) {
   try {
     roots = (await api("GET", "/roots")).roots;
   } catch (err) {
+    if (!alive()) return;
     if (err instanceof ApiError && err.status === 403) {
       root.append(el("p", { class: "error-box" }, "Indexing needs a key with the write scope."));
     } else {
       showError(root, err);
     }
   }
+  if (!alive()) return;
   const panel = el("section", { class: "section job-panel", "aria-label": "Current job" });
   const recent = el("section", { class: "section" }, el("h2", {}, "Recent jobs"));
   const recentList = el("ul", { class: "job-list", role: "list" });
@@ -163,7 +167,7 @@ async function listJobs(list, follow) {
   list.replaceChildren(...jobs.slice(-10).reverse().map((j) => {
     const when = new Date(j.created * 1000).toLocaleTimeString();
     const p = j.progress.total ? ` · ${j.progress.done}/${j.progress.total}` : "";
-    const errors = j.result && j.result.errors ? ` · ${j.result.errors} errors` : "";
+    const errors = j.result && j.result.errors ? ` · ${j.result.errors} ${j.result.errors === 1 ? "error" : "errors"}` : "";
     return el("li", {}, el("button", { type: "button", class: "btn btn-quiet job-link",
       "on:click": () => { history.replaceState(null, "", `#/index?job=${j.id}`); follow(j.id); } },
       `${j.kind} ${when}`), el("span", { class: `job-state is-${j.state}` }, j.state),

@@ -1,26 +1,30 @@
 // One photo with its faces boxed and named; a box opens its person.
 
 import { api, photoUrl } from "../api.js";
-import { el, heading, personName, showError } from "../ui.js";
-import { boxedImage, useStyles } from "./_browse.js";
+import { el, heading, showError } from "../ui.js";
+import { boxedImage, label as personLabel, owner, useStyles } from "./_browse.js";
 
 export async function render(root, params) {
+  const alive = owner(root);
   await useStyles();
+  if (!alive()) return;
   let photo;
   try {
     photo = await api("GET", `/photos/${encodeURIComponent(params.id)}/faces`);
   } catch (err) {
+    if (!alive()) return;
     heading(root, "Photo");
     showError(root, err);
     return;
   }
+  if (!alive()) return;
   const when = photo.taken_at ? new Date(photo.taken_at).toLocaleDateString(undefined,
     { year: "numeric", month: "long", day: "numeric" }) : null;
   const n = photo.faces.length;
   heading(root, photo.file, el("p", { class: "subtitle" },
     [when, photo.album, `${n} ${n === 1 ? "face" : "faces"}`].filter(Boolean).join(" · ")));
 
-  const label = (f) => (f.person === null ? "Unknown" : personName(f.name));
+  const label = (f) => (f.person === null ? "Unknown" : personLabel(f.person, f.name));
   const boxes = photo.faces.map((f) => ({
     box: f.box,
     label: label(f),

@@ -2,24 +2,28 @@
 // face thumbnails (the person in the middle; a line's width and label: photos shared).
 
 import { api } from "../api.js";
-import { el, faceThumb, heading, personName, showError } from "../ui.js";
-import { svg, useStyles } from "./_browse.js";
+import { el, faceThumb, heading, showError } from "../ui.js";
+import { label, owner, svg, useStyles } from "./_browse.js";
 
 const SIZE = 640;
 
 export async function render(root, params) {
+  const alive = owner(root);
   await useStyles();
+  if (!alive()) return;
   const n = Math.min(30, Math.max(1, Number(params.n) || 12));
   let graph;
   try {
     graph = await api("GET", `/relations/neighbourhood?person=${encodeURIComponent("#" + params.id)}&n=${n}`);
   } catch (err) {
+    if (!alive()) return;
     heading(root, "Who they appear with");
     showError(root, err);
     return;
   }
+  if (!alive()) return;
   const center = graph.nodes.find((x) => x.center);
-  const name = personName(center && center.name);
+  const name = label(graph.person, center && center.name);
   const others = graph.nodes.filter((x) => !x.center);
   heading(root, `${name}'s circle`, el("p", { class: "subtitle" },
     others.length ? `The ${others.length === 1 ? "person" : `${others.length} people`} ${name} appears with most.`
@@ -33,13 +37,13 @@ export async function render(root, params) {
   if (others.length) {
     root.append(el("section", { class: "section" }, el("h2", {}, "Appears with"),
       el("ul", { class: "companion-list", role: "list" }, others.map((o) => el("li", {},
-        el("a", { href: `#/person/${o.id}` }, faceThumb(o.face, "", "mini-thumb"), personName(o.name)),
+        el("a", { href: `#/person/${o.id}` }, faceThumb(o.face, "", "mini-thumb"), label(o.id, o.name)),
         el("span", { class: "hint" }, ` ${weightOf.get(o.id) || 0} shared ${(weightOf.get(o.id) || 0) === 1 ? "photo" : "photos"}`),
-        el("a", { href: `#/relations/${o.id}`, class: "hint", "aria-label": `${personName(o.name)}'s circle` }, " · circle"))))));
+        el("a", { href: `#/relations/${o.id}`, class: "hint", "aria-label": `${label(o.id, o.name)}'s circle` }, " · circle"))))));
   }
 }
 
-function draw(graph, center, others) {
+function draw(graph, center, others) {  // a ring of companions around the person
   const c = SIZE / 2;
   const ring = others.length > 1 ? SIZE / 2 - 78 : SIZE / 2 - 120;
   const pos = new Map([[center.id, [c, c]]]);
@@ -62,21 +66,25 @@ function draw(graph, center, others) {
     const [x, y] = pos.get(node.id);
     const r = node.center ? 52 : 34;
     const id = `clip-${node.id}`;
-    const label = personName(node.name);
+    const name = label(node.id, node.name);
     const photos = `${node.photos} ${node.photos === 1 ? "photo" : "photos"}`;
     return svg("a", { href: `#/person/${node.id}`, class: node.center ? "node node-center" : "node",
-                      "data-person-id": node.id, "aria-label": `${label}, ${photos}` },
+                      "data-person-id": node.id, "aria-label": `${name}, ${photos}` },
       svg("clipPath", { id }, svg("circle", { cx: x, cy: y, r })),
       svg("circle", { cx: x, cy: y, r: r + 3, class: "node-ring" }),
       node.face !== null && node.face !== undefined
         ? svg("image", { href: `/api/v1/faces/${node.face}/thumbnail`, x: x - r, y: y - r, width: 2 * r,
                          height: 2 * r, "clip-path": `url(#${id})`, preserveAspectRatio: "xMidYMid slice" })
         : svg("text", { x, y, dy: "0.35em", "text-anchor": "middle", text: "?" }),
-      svg("text", { x, y: y + r + 18, "text-anchor": "middle", class: "node-label", text: label }),
-      svg("title", { text: `${label} (${photos})` }));
+      svg("text", { x, y: y + r + 18, "text-anchor": "middle", class: "node-label", text: name }),
+      svg("title", { text: `${name} (${photos})` }));
   });
-  return svg("svg", { viewBox: `0 0 ${SIZE} ${SIZE}`, class: "relations-graph", role: "group",
+  const xs = [...pos.values()].map((p) => p[0]), ys = [...pos.values()].map((p) => p[1]);
+  const pad = 70;
+  const x0 = Math.min(...xs) - pad - 30, x1 = Math.max(...xs) + pad + 30;
+  const y0 = Math.min(...ys) - pad, y1 = Math.max(...ys) + pad + 24;
+  return svg("svg", { viewBox: `${x0} ${y0} ${x1 - x0} ${y1 - y0}`, width: x1 - x0, height: y1 - y0, class: "relations-graph", role: "group",
                       "data-testid": "relations-graph",
-                      "aria-label": `Graph of ${personName(center.name)} and the people they appear with` },
+                      "aria-label": `Graph of ${label(center.id, center.name)} and the people they appear with` },
              edges, nodes);
 }

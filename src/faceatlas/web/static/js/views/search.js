@@ -3,10 +3,12 @@
 
 import { api } from "../api.js";
 import { el, faceThumb, heading, personName, showError } from "../ui.js";
-import { announcer, boxedImage, cropCanvas, percent, useStyles } from "./_browse.js";
+import { announcer, boxedImage, cropCanvas, owner, percent, useStyles } from "./_browse.js";
 
 export async function render(root) {
+  const alive = owner(root);
   await useStyles();
+  if (!alive()) return;
   heading(root, "Search by photo",
           el("p", { class: "subtitle" }, "Find the people and photos that match each face of a photo."));
   const say = announcer(root);
@@ -31,16 +33,16 @@ export async function render(root) {
     form.append("limit", "12");
     try {
       const res = await api("POST", "/search/faces", form);
-      if (ticket !== run) return;
+      if (ticket !== run || !alive()) return;
       await show(results, file, res);
       const n = res.faces.length;
       say(`${n} ${n === 1 ? "face" : "faces"} found in ${file.name}.`);
     } catch (err) {
-      if (ticket !== run) return;
+      if (ticket !== run || !alive()) return;
       results.replaceChildren();
       showError(results, err);
     } finally {
-      if (ticket === run) root.removeAttribute("aria-busy");
+      if (ticket === run && alive()) root.removeAttribute("aria-busy");
     }
   }
 
@@ -73,7 +75,7 @@ async function show(results, file, res) {
                ok ? img.naturalWidth : null, ok ? img.naturalHeight : null),
     el("figcaption", { class: "hint" }, `${res.image}: ${faces.length} ${faces.length === 1 ? "face" : "faces"}`));
   const note = res.note ? el("p", { class: "hint" }, res.note) : null;
-  results.replaceChildren(preview, note,
+  results.replaceChildren(...[preview, note].filter(Boolean),
     el("ol", { class: "face-results", role: "list" },
        faces.map((f, i) => faceResult(f, i, ok ? img : null))));
 }
@@ -94,7 +96,7 @@ function faceResult(face, i, img) {
   }
   const matches = ident && ident.matches.length
     ? el("ul", { class: "match-list", role: "list", "aria-label": `People like face ${n}` },
-         ident.matches.map((m) => el("li", {},
+         ident.matches.slice(0, 3).map((m) => el("li", {},
            el("a", { href: `#/person/${m.person_id}`, "data-testid": "search-person",
                      "data-person-id": m.person_id }, m.person),
            el("span", { class: "hint" }, ` ${percent(m.similarity)}`))))
@@ -105,14 +107,14 @@ function faceResult(face, i, img) {
            el("a", { href: `#/photo/${p.photo}`, "data-testid": "search-photo", "data-photo-id": p.photo,
                      title: p.path.split(/[\\/]/).pop() },
               faceThumb(p.face_id, `${p.person || "Unknown"} in ${p.path.split(/[\\/]/).pop()}`, "match-thumb"),
-              el("span", { class: "match-cap" }, p.person || "Unknown",
-                 el("small", {}, ` ${percent(p.similarity)}`))))))
+              el("span", { class: "match-cap" }, p.person || "Unknown"),
+              el("small", { class: "hint" }, percent(p.similarity))))))
     : el("p", { class: "hint" }, "No photo of the library holds this face.");
   return el("li", { class: "face-result", "data-testid": "search-result", "data-face-index": i },
     el("div", { class: "face-result-head" },
        img ? cropCanvas(img, face.box, 88, `Face ${n} of your photo`)
          : el("span", { class: "crop crop-empty" }),
        el("div", {}, el("h2", {}, `Face ${n}`), who)),
-    matches ? el("h3", {}, "Matching people") : null, matches,
+    matches ? el("h3", {}, "Closest people") : null, matches,
     el("h3", {}, "Matching photos"), photos);
 }

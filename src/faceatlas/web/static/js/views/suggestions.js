@@ -3,11 +3,13 @@
 // focused card, arrow keys move between cards.
 
 import { api } from "../api.js";
-import { el, faceThumb, heading, personName, showError, toast } from "../ui.js";
-import { announcer, percent, typing, useStyles, whileShown } from "./_browse.js";
+import { el, faceThumb, heading, showError, toast } from "../ui.js";
+import { announcer, label as personLabel, owner, percent, typing, useStyles, whileShown } from "./_browse.js";
 
 export async function render(root) {
+  const alive = owner(root);
   await useStyles();
+  if (!alive()) return;
   heading(root, "Same person?",
           el("p", { class: "subtitle" }, "People that look alike. Tell faceatlas whether they are one person."));
   const help = el("p", { class: "kbd-help", id: "suggestion-keys" },
@@ -21,9 +23,10 @@ export async function render(root) {
   try {
     rows = (await api("GET", "/browse/suggestions?limit=30&faces=6")).suggestions;
   } catch (err) {
-    showError(root, err);
+    if (alive()) showError(root, err);
     return;
   }
+  if (!alive()) return;
   if (!rows.length) {
     empty(list);
     help.hidden = true;
@@ -47,7 +50,7 @@ export async function render(root) {
       let message;
       if (same) {
         const gone = res.id === row.person ? row.other : row.person;
-        message = `Merged: ${personName(res.name)} now has ${res.faces} faces.`;
+        message = `Merged: ${personLabel(res.id, res.name)} now has ${res.faces} faces.`;
         // cards about the merged-away person are out of date
         for (const other of cards()) {
           if (other !== card && (Number(other.dataset.a) === gone
@@ -106,7 +109,7 @@ function empty(list) {
 }
 
 function strip(id, name, faces, count) {
-  const label = personName(name);
+  const label = personLabel(id, name);
   return el("div", { class: "strip" },
     el("a", { href: `#/person/${id}`, class: "strip-name" }, label,
        el("span", { class: "badge" }, `${count} ${count === 1 ? "face" : "faces"}`)),
@@ -115,11 +118,11 @@ function strip(id, name, faces, count) {
 }
 
 function card(row, i, n, answer) {
-  const a = personName(row.name), b = personName(row.other_name);
+  const a = personLabel(row.person, row.name), b = personLabel(row.other, row.other_name);
   const node = el("article", {
     class: "suggestion-card", tabindex: "0", "data-testid": "suggestion-card",
     "data-a": row.person, "data-b": row.other,
-    "aria-label": `Suggestion ${i + 1} of ${n}: is ${a} (#${row.person}) the same person as ${b} (#${row.other})?`,
+    "aria-label": `Suggestion ${i + 1} of ${n}: is ${a} the same person as ${b}?`,
     "aria-describedby": "suggestion-keys",
   });
   const yes = el("button", { type: "button", class: "btn btn-primary", "data-testid": "suggestion-yes",

@@ -2,13 +2,15 @@
 // it into the guessed person; or type who it is (a new name makes a new person).
 
 import { api } from "../api.js";
-import { el, faceThumb, heading, pager, personName, showError, toast } from "../ui.js";
-import { announcer, percent, useStyles } from "./_browse.js";
+import { el, faceThumb, heading, pager, showError, toast } from "../ui.js";
+import { announcer, label, owner, percent, useStyles } from "./_browse.js";
 
 const LIMIT = 48;
 
 export async function render(root, params) {
+  const alive = owner(root);
   await useStyles();
+  if (!alive()) return;
   const offset = Math.max(0, Number(params.offset) || 0);
   const subtitle = el("p", { class: "subtitle" }, "Faces that belong to nobody yet.");
   heading(root, "Unassigned faces", subtitle);
@@ -20,9 +22,10 @@ export async function render(root, params) {
       api("GET", "/people").catch(() => []),
     ]);
   } catch (err) {
-    showError(root, err);
+    if (alive()) showError(root, err);
     return;
   }
+  if (!alive()) return;
   let total = page.total;
   const setCount = () => {
     subtitle.textContent = total === 0 ? "Every face belongs to someone."
@@ -63,7 +66,8 @@ function item(face, done) {
   const li = el("li", { class: "unassigned-face", "data-testid": "unassigned-face",
                         "data-face-id": face.face_id });
   const guess = face.candidate !== null && face.candidate !== undefined;
-  const guessName = guess ? personName(face.candidate_name) : "";
+  const guessName = guess ? label(face.candidate, face.candidate_name) : "";
+  const named = guess && !!face.candidate_name;
   const busy = (on) => li.querySelectorAll("button, input").forEach((b) => { b.disabled = on; });
 
   const photo = el("a", { href: `#/photo/${face.image_id}`, class: "unassigned-photo",
@@ -74,18 +78,18 @@ function item(face, done) {
   if (guess) {
     const assign = el("button", {
       type: "button", class: "btn btn-primary btn-small", "data-testid": "assign-face",
-      "aria-label": `Yes, this is ${guessName}`,
+      "aria-label": `Yes, this is ${guessName}`, title: `Add to ${guessName}`,
       "on:click": async () => {
         busy(true);
         try {
           const res = await api("POST", `/faces/${face.face_id}/move`, { to: face.candidate });
-          done(li, `Added to ${personName(res.name)}.`);
+          done(li, `Added to ${label(res.id, res.name)}.`);
         } catch (err) {
           busy(false);
           toast(err.message, "error");
         }
       },
-    }, `Yes, ${guessName}`);
+    }, named ? `Yes, ${guessName}` : "Yes, this person");
     li.append(el("div", { class: "guess" },
       el("a", { href: `#/person/${face.candidate}`, class: "guess-person" },
          (face.candidate_faces || []).slice(0, 1).map((f) => faceThumb(f, guessName, "mini-thumb")),
@@ -106,7 +110,7 @@ function item(face, done) {
     busy(true);
     try {
       const res = await api("POST", `/faces/${face.face_id}/assign`, { name });
-      done(li, res.created ? `New person ${res.name}.` : `Added to ${personName(res.name)}.`);
+      done(li, res.created ? `New person ${res.name}.` : `Added to ${label(res.id, res.name)}.`);
     } catch (err) {
       busy(false);
       toast(err.message, "error");
