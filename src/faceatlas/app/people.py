@@ -231,3 +231,33 @@ def person_photos_page(library: Library, person: PersonRef, limit: int = 60,
                         "taken_at_source": img.taken_at_source, "media": img.media,
                         "width": img.width, "height": img.height,
                         "faces": sorted(by_image[img.id])} for img in page]}
+
+
+def person_relations(library: Library, person: PersonRef, n: int = 12) -> dict[str, Any]:
+    """Who ``person`` appears with (the ``n`` people sharing most photos, hidden people
+    left out, each with a representative face) and their photos per month (oldest first):
+    the relations use cases ``top`` and ``timeline`` over one graph of the catalog. A
+    hidden person's own page still gets both."""
+    from ..cluster import people as ops
+    from ..relations.errors import RelationsError
+    from . import relations as rel
+
+    p = ops.resolve_person(library.store, person)
+    source, rg = rel.from_store(library.store, include_hidden=True)
+    try:
+        top = rel.top(source, rg, p.id, 10_000)
+        months = rel.timeline(source, rg, p.id)["months"]
+    except RelationsError:  # in no photo the graph knows
+        return {"person": p.id, "companions": [], "timeline": []}
+    companions = []
+    for c in top["companions"]:
+        other = library.store.get_person(c["person"])
+        if other is None or other.hidden:
+            continue
+        rep = ops.summarize(library.store, other)
+        companions.append({**c, "name": other.name, "faces": rep.faces,
+                           "representative_face": rep.representative_face})
+        if len(companions) >= n:
+            break
+    return {"person": p.id, "companions": companions, "timeline": months,
+            "estimated_dates": top.get("estimated_dates", 0)}

@@ -521,6 +521,16 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         response.headers["X-Total-Count"] = str(out["total"])
         return out
 
+    @app.get(PREFIX + "/people/{person_id}/relations", tags=["people"], dependencies=[read])
+    def person_relations(person_id: int, n: int = Query(12, ge=1, le=1000)
+                         ) -> dict[str, Any]:
+        """Who a person appears with (`companions`: the `n` sharing most photos, each with a
+        representative face) and their photos per month (`timeline`), from one graph."""
+        from ..app import people as uc
+
+        with host.library() as lib:
+            return uc.person_relations(lib, person_id, n)
+
     @app.patch(PREFIX + "/people/{person_id}", tags=["people"], dependencies=[write])
     def patch_person(person_id: int, body: PersonPatch) -> dict[str, Any]:
         """Rename and/or hide a person (`people name`, `people hide --json`)."""
