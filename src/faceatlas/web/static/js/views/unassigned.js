@@ -93,8 +93,9 @@ function item(face, done) {
     li.append(el("div", { class: "guess" },
       el("a", { href: `#/person/${face.candidate}`, class: "guess-person" },
          (face.candidate_faces || []).slice(0, 1).map((f) => faceThumb(f, guessName, "mini-thumb")),
-         el("span", {}, el("span", { class: "hint" }, "Best guess "), el("b", {}, guessName),
-            el("span", { class: "hint" }, ` · ${percent(face.similarity)}`))),
+         el("span", { class: "guess-text" },
+            el("span", { class: "hint" }, `Best guess · ${percent(face.similarity)} alike`),
+            el("b", {}, guessName))),
       assign));
   } else {
     li.append(el("p", { class: "guess hint" }, "No guess yet."));
