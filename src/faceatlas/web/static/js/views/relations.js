@@ -43,9 +43,14 @@ export async function render(root, params) {
   }
 }
 
+function short(text, max = 18) {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
 function draw(graph, center, others) {  // a ring of companions around the person
   const c = SIZE / 2;
-  const ring = others.length > 1 ? SIZE / 2 - 78 : SIZE / 2 - 120;
+  // the ring grows with the number of companions, so that thumbnails and names keep apart
+  const ring = Math.max(170, (others.length * 120) / (2 * Math.PI));
   const pos = new Map([[center.id, [c, c]]]);
   others.forEach((o, i) => {
     const a = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(1, others.length);
@@ -76,7 +81,7 @@ function draw(graph, center, others) {  // a ring of companions around the perso
         ? svg("image", { href: `/api/v1/faces/${node.face}/thumbnail`, x: x - r, y: y - r, width: 2 * r,
                          height: 2 * r, "clip-path": `url(#${id})`, preserveAspectRatio: "xMidYMid slice" })
         : svg("text", { x, y, dy: "0.35em", "text-anchor": "middle", text: "?" }),
-      svg("text", { x, y: y + r + 18, "text-anchor": "middle", class: "node-label", text: name }),
+      svg("text", { x, y: y + r + 18, "text-anchor": "middle", class: "node-label", text: short(name) }),
       svg("title", { text: `${name} (${photos})` }));
   });
   const xs = [...pos.values()].map((p) => p[0]), ys = [...pos.values()].map((p) => p[1]);
