@@ -73,6 +73,18 @@ def test_people_grid_is_sorted_and_filters_hidden(page: Any, served: Served,
     first = page.get_by_test_id("person-card").first
     assert f"{people[0]['faces']} faces" in first.inner_text()
     assert first.locator("img").get_attribute("loading") == "lazy"
+    # pages: one API call each
+    calls: list[str] = []
+    page.on("request", lambda r: calls.append(r.url) if "/api/v1/people" in r.url else None)
+    page.goto("/#/people?limit=2")
+    page.locator(".pager-info", has_text="Page 1 of").wait_for()
+    assert card_ids(page) == [p["id"] for p in people[:2]]
+    page.get_by_test_id("page-next").click()
+    page.locator(".pager-info", has_text="Page 2 of").wait_for()
+    assert card_ids(page) == [p["id"] for p in people[2:4]]
+    assert [c.split("/api/v1")[1] for c in calls] == ["/people?limit=2&offset=0",
+                                                      "/people?limit=2&offset=2"]
+    shot(page, "page-2")
     # hide the last person on their page: gone from the grid, back with "show hidden"
     last = people[-1]["id"]
     open_person(page, last)
@@ -112,7 +124,7 @@ def test_name_split_move_merge(page: Any, served: Served,
     page.get_by_test_id("split-name").fill("Grace Two")
     shot(page, "split-dialog")
     page.get_by_test_id("confirm-split").click()
-    page.locator('[data-testid="face-tile"][data-face-id="%d"]' % face).wait_for(state="detached")
+    page.locator(f'[data-testid="face-tile"][data-face-id="{face}"]').wait_for(state="detached")
     [new] = [p for p in served.people() if p["name"] == "Grace Two"]
     assert new["faces"] == 1 and served.api("GET", f"/people/{pid}")["faces"] == before - 1
     # move it back, choosing the target by id
