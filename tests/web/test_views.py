@@ -82,6 +82,20 @@ def test_answer_a_suggestion(page: Any, served: Served, shot: Shot) -> None:
     assert 0 in (after.get(person["id"], 0), after.get(other, 0))
     suggestions = served.api("GET", "/people/suggestions")["suggestions"]
     assert not [s for s in suggestions if {s["person"], s["other"]} == {person["id"], other}]
+    # N: different people, never suggested again
+    kept = biggest(served)
+    apart = served.api("POST", f"/people/{kept['id']}/split",
+                       {"faces": [kept["face_ids"][-1]]})["new_person"]["id"]
+    go(page, "#/people")
+    go(page, "#/suggestions")
+    card = page.locator(f'[data-testid="suggestion-card"][data-a="{min(kept["id"], apart)}"]'
+                        f'[data-b="{max(kept["id"], apart)}"]')
+    card.focus()
+    page.keyboard.press("n")
+    card.wait_for(state="detached")
+    suggestions = served.api("GET", "/people/suggestions")["suggestions"]
+    assert not [s for s in suggestions if {s["person"], s["other"]} == {kept["id"], apart}]
+    assert {kept["id"], apart} <= {p["id"] for p in served.people() if p["faces"]}
 
 
 def test_name_unassigned_faces(page: Any, served: Served, shot: Shot) -> None:
