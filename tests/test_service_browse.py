@@ -125,6 +125,14 @@ def test_search_by_upload_answers_every_face(web: Browse) -> None:
     assert web.photos["person_b_1.jpg"] not in found
     assert web.photos["group.jpg"] in {p["photo"] for p in right["photos"]}
     assert right["identity"]["decision"] == "unknown"
+    for name in ("Person A", "Person B"):  # nobody left to recognise: photos still found
+        pid = web.person(name)
+        web.call("POST", f"/people/{pid}/not",
+                 json={"faces": web.call("GET", f"/people/{pid}", "read")["face_ids"]})
+    res = web.call("POST", "/search/faces", "read", files={
+        "image": ("g.jpg", group.read_bytes(), "image/jpeg")})
+    assert "nobody" in res["note"] and [f["identity"] for f in res["faces"]] == [None, None]
+    assert web.photos["group.jpg"] in {p["photo"] for p in res["faces"][0]["photos"]}
     blank = web.call("POST", "/search/faces", "read", 400, files={
         "image": ("x.jpg", b"not an image", "image/jpeg")})
     assert "x.jpg" in blank["error"]["message"]
