@@ -457,3 +457,27 @@ def _label(source: object) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
     return f"<{type(source).__name__}>"
+
+
+def preview_jpeg(data: bytes, max_side: int, label: str = "image", quality: int = 82) -> bytes:
+    """An upright JPEG of the image whose longer side is at most ``max_side`` pixels (a
+    smaller image keeps its size): a JPEG is decoded at the smallest DCT scale that still
+    covers ``max_side``, then shrunk with area averaging. Errors as :func:`decode_image`."""
+    import cv2
+
+    scale = 1.0
+    try:
+        with Image.open(io.BytesIO(data)) as head:
+            scale = min(1.0, max_side / max(head.size))
+    except Exception:  # not a format Pillow opens by itself (RAW, HEIC): full decode
+        pass
+    bgr = decode_image(data, label, scale=scale).bgr
+    h, w = bgr.shape[:2]
+    factor = max_side / max(h, w)
+    if factor < 1.0:
+        bgr = cv2.resize(bgr, (max(1, round(w * factor)), max(1, round(h * factor))),
+                         interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ImageError(f"{label}: could not encode a preview")
+    return bytes(buf.tobytes())

@@ -642,8 +642,11 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
 
     @app.get(PREFIX + "/photos/{photo_id}", tags=["media"], dependencies=[read],
              response_class=Response)
-    def photo(photo_id: int, request: Request) -> Response:
-        """A photo of the library (only under the --root folders)."""
+    def photo(photo_id: int, request: Request,
+              size: int | None = Query(None, ge=32, le=4096, description="A JPEG preview "
+                                       "whose longer side is at most this many pixels "
+                                       "(photos only), instead of the file.")) -> Response:
+        """A photo of the library (only under the --root folders), or its preview."""
         with host.library() as lib:
             rec = lib.store.get_image(photo_id)
         if rec is None:
@@ -652,7 +655,19 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         if not path.is_file():
             raise NotFoundError(f"photo {photo_id} is no longer on disk")
         tag = rec.content_hash or f"{rec.size}-{rec.mtime_ns}"
-        return cached(request, f'"{tag}"', lambda h: FileResponse(path, headers=h))
+        if size is None:
+            return cached(request, f'"{tag}"', lambda h: FileResponse(path, headers=h))
+        if rec.media != "photo":
+            raise NotFoundError(f"item {photo_id} is a {rec.media}: no preview (leave out "
+                                "'size' for the file)")
+
+        def preview(headers: dict[str, str]) -> Response:
+            from ..image import preview_jpeg
+
+            data = preview_jpeg(path.read_bytes(), size, f"photo {photo_id}")
+            return Response(data, media_type="image/jpeg", headers=headers)
+
+        return cached(request, f'"{tag}-{size}"', preview)
 
     # -- jobs ------------------------------------------------------------------------------
     @app.post(PREFIX + "/index", tags=["jobs"], status_code=202)

@@ -72,9 +72,13 @@ export function thumbUrl(faceId) {
   return `${PREFIX}/faces/${encodeURIComponent(faceId)}/thumbnail`;
 }
 
-/** URL of a photo of the library. */
-export function photoUrl(photoId) {
-  return `${PREFIX}/photos/${encodeURIComponent(photoId)}`;
+/**
+ * URL of a photo of the library; with `size`, of a JPEG preview whose longer side is at
+ * most `size` pixels (photos only, not videos).
+ */
+export function photoUrl(photoId, size) {
+  const url = `${PREFIX}/photos/${encodeURIComponent(photoId)}`;
+  return size ? `${url}?size=${encodeURIComponent(size)}` : url;
 }
 
 /** Log in with an API key: {name, scope}; sets the session cookie. */
