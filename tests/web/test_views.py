@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from web_harness import Served
+from web_harness import Served, login
 
 Shot = Callable[[Any, str], Path]
 
@@ -220,3 +220,29 @@ def test_relations_graph_shows_who_appears_together(page: Any, served: Served,
     phone(page, shot, "graph")
     node.click()
     page.wait_for_url(re.compile(rf"#/person/{friend}$"))
+
+
+def test_a_read_key_sees_the_views_without_their_controls(anon_page: Any, served: Served,
+                                                          shot: Shot) -> None:
+    person = biggest(served, 2)
+    served.api("POST", f"/people/{person['id']}/split", {"faces": [person["face_ids"][-1]]})
+    served.api("POST", f"/people/{person['id']}/not", {"faces": [person["face_ids"][0]]})
+    key = served.api("POST", "/keys", {"name": "web-viewer", "scope": "read"})["key"]
+    page = anon_page
+    try:
+        login(page, key)
+        go(page, "#/suggestions")
+        page.get_by_test_id("suggestion-card").first.wait_for()
+        assert page.get_by_test_id("read-only").count() == 1
+        assert page.get_by_test_id("suggestion-yes").first.is_disabled()
+        assert page.get_by_test_id("suggestion-no").first.is_disabled()
+        go(page, "#/unassigned")
+        page.get_by_test_id("unassigned-face").first.wait_for()
+        assert page.get_by_test_id("assign-face").first.is_disabled()
+        assert page.get_by_test_id("assign-name").first.is_disabled()
+        go(page, "#/index")
+        page.get_by_test_id("read-only").wait_for()
+        assert page.get_by_test_id("start-index").count() == 0
+        shot(page, "index")
+    finally:
+        served.api("DELETE", "/keys/web-viewer")

@@ -1,6 +1,7 @@
 // Shared by the browsing views (suggestions, unassigned, photo, search, jobs, relations):
 // their stylesheet, SVG elements, face boxes drawn over an image, a live region.
 
+import { session } from "../api.js";
 import { el } from "../ui.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -132,4 +133,16 @@ export function owner(root) {
 /** How a person is called where several may be unnamed: the name, or "Unnamed #ID". */
 export function label(id, name) {
   return name && name.trim() ? name : `Unnamed #${id}`;
+}
+
+/** Whether the logged-in key may change the library (scope write or admin). */
+export async function canWrite() {
+  const who = await session();
+  return !!who && (who.scope === "write" || who.scope === "admin");
+}
+
+/** The note shown where a read key sees controls it cannot use. */
+export function readOnlyNote(what) {
+  return el("p", { class: "hint read-only-note", "data-testid": "read-only" },
+            `${what} needs a key with the write scope: this one can only look.`);
 }

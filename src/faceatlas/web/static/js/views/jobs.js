@@ -4,7 +4,7 @@
 
 import { api, ApiError } from "../api.js";
 import { el, heading, showError, toast } from "../ui.js";
-import { announcer, owner, useStyles } from "./_browse.js";
+import { announcer, canWrite, owner, readOnlyNote, useStyles } from "./_browse.js";
 
 const POLL_MS = 600;
 
@@ -17,7 +17,8 @@ export async function render(root, params) {
   const say = announcer(root);
   let roots = [];
   try {
-    roots = (await api("GET", "/roots")).roots;
+    if (await canWrite()) roots = (await api("GET", "/roots")).roots;
+    else root.append(readOnlyNote("Indexing"));
   } catch (err) {
     if (!alive()) return;
     if (err instanceof ApiError && err.status === 403) {
@@ -61,7 +62,7 @@ export async function render(root, params) {
       el("div", { class: "field" }, el("label", { for: "index-album" }, "Album (optional)"), album),
       el("div", { class: "actions" }, start));
     root.append(form);
-  } else if (!root.querySelector(".error-box")) {
+  } else if (!root.querySelector(".error-box, .read-only-note")) {
     root.append(el("p", { class: "empty" },
       "This service has no folder to index: start it with ",
       el("code", {}, "faceatlas serve --root FOLDER"), "."));

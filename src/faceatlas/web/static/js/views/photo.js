@@ -4,6 +4,9 @@ import { api, photoUrl } from "../api.js";
 import { el, heading, showError } from "../ui.js";
 import { boxedImage, label as personLabel, owner, useStyles } from "./_browse.js";
 
+// Longer side of the preview shown (the boxes are placed in percent: any size fits).
+const PREVIEW = 1600;
+
 export async function render(root, params) {
   const alive = owner(root);
   await useStyles();
@@ -45,7 +48,7 @@ export async function render(root, params) {
                     "aria-label": `Video ${photo.file}` })));
   } else {
     root.append(el("figure", { class: "photo-frame" },
-      boxedImage(photoUrl(photo.id), n ? `Photo ${photo.file} with ${names}` : `Photo ${photo.file}`,
+      boxedImage(photoUrl(photo.id, PREVIEW), n ? `Photo ${photo.file} with ${names}` : `Photo ${photo.file}`,
                  boxes, photo.width, photo.height),
       el("figcaption", { class: "hint" }, n ? "Select a face to open its person." : "No face found in this photo.")));
   }

@@ -4,7 +4,7 @@
 
 import { api } from "../api.js";
 import { el, faceThumb, heading, showError, toast } from "../ui.js";
-import { announcer, label as personLabel, owner, percent, typing, useStyles, whileShown } from "./_browse.js";
+import { announcer, canWrite, label as personLabel, owner, readOnlyNote, percent, typing, useStyles, whileShown } from "./_browse.js";
 
 export async function render(root) {
   const alive = owner(root);
@@ -26,6 +26,7 @@ export async function render(root) {
     if (alive()) showError(root, err);
     return;
   }
+  const writable = await canWrite();
   if (!alive()) return;
   if (!rows.length) {
     empty(list);
@@ -75,7 +76,8 @@ export async function render(root) {
     }
   }
 
-  rows.forEach((row, i) => list.append(card(row, i, rows.length, answer)));
+  if (!writable) list.before(readOnlyNote("Answering"));
+  rows.forEach((row, i) => list.append(card(row, i, rows.length, answer, writable)));
 
   whileShown(list, "keydown", (event) => {
     if (typing(event) || event.altKey || event.ctrlKey || event.metaKey) return;
@@ -117,7 +119,7 @@ function strip(id, name, faces, count) {
        faces.map((f, i) => el("li", {}, faceThumb(f, `${label}, face ${i + 1}`, "strip-thumb")))));
 }
 
-function card(row, i, n, answer) {
+function card(row, i, n, answer, writable) {
   const a = personLabel(row.person, row.name), b = personLabel(row.other, row.other_name);
   const node = el("article", {
     class: "suggestion-card", tabindex: "0", "data-testid": "suggestion-card",
@@ -126,10 +128,10 @@ function card(row, i, n, answer) {
     "aria-describedby": "suggestion-keys",
   });
   const yes = el("button", { type: "button", class: "btn btn-primary", "data-testid": "suggestion-yes",
-                             "aria-keyshortcuts": "Y", "on:click": () => answer(node, row, true) },
+                             "aria-keyshortcuts": "Y", disabled: !writable, "on:click": () => answer(node, row, true) },
                  "Yes, same person");
   const no = el("button", { type: "button", class: "btn", "data-testid": "suggestion-no",
-                            "aria-keyshortcuts": "N", "on:click": () => answer(node, row, false) },
+                            "aria-keyshortcuts": "N", disabled: !writable, "on:click": () => answer(node, row, false) },
                 "No, different");
   node.append(
     strip(row.person, row.name, row.faces_a, row.faces),

@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { el, faceThumb, heading, pager, showError, toast } from "../ui.js";
-import { announcer, label, owner, percent, useStyles } from "./_browse.js";
+import { announcer, canWrite, label, owner, readOnlyNote, percent, useStyles } from "./_browse.js";
 
 const LIMIT = 48;
 
@@ -15,11 +15,12 @@ export async function render(root, params) {
   const subtitle = el("p", { class: "subtitle" }, "Faces that belong to nobody yet.");
   heading(root, "Unassigned faces", subtitle);
   const say = announcer(root);
-  let page, people;
+  let page, people, writable;
   try {
-    [page, people] = await Promise.all([
+    [page, people, writable] = await Promise.all([
       api("GET", `/browse/unassigned?limit=${LIMIT}&offset=${offset}`),
       api("GET", "/people").catch(() => []),
+      canWrite(),
     ]);
   } catch (err) {
     if (alive()) showError(root, err);
@@ -43,6 +44,7 @@ export async function render(root, params) {
     return;
   }
   const grid = el("ul", { class: "unassigned-grid", role: "list" });
+  if (!writable) root.append(readOnlyNote("Naming faces"));
   root.append(grid);
 
   const done = (item, message) => {
@@ -57,7 +59,11 @@ export async function render(root, params) {
     else if (!grid.children.length) location.hash = `#/unassigned?offset=${offset}&r=${Date.now()}`;
   };
 
-  for (const face of page.faces) grid.append(item(face, done));
+  for (const face of page.faces) {
+    const li = item(face, done);
+    if (!writable) li.querySelectorAll("button, input").forEach((b) => { b.disabled = true; });
+    grid.append(li);
+  }
   root.append(pager(page.total, offset, LIMIT,
                     (o) => { location.hash = `#/unassigned?offset=${o}`; }));
 }
