@@ -50,7 +50,7 @@ function short(text, max = 18) {
 function draw(graph, center, others) {  // a ring of companions around the person
   const c = SIZE / 2;
   // the ring grows with the number of companions, so that thumbnails and names keep apart
-  const ring = Math.max(170, (others.length * 120) / (2 * Math.PI));
+  const ring = Math.max(170, (others.length * 140) / (2 * Math.PI));
   const pos = new Map([[center.id, [c, c]]]);
   others.forEach((o, i) => {
     const a = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(1, others.length);
