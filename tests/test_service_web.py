@@ -139,6 +139,13 @@ def test_people_pages_have_totals(svc: Service) -> None:
     assert rest == rows[1:2]
     assert svc.call("GET", f"/people?offset={total}", "read").json() == []
     assert svc.call("GET", "/people?limit=0", "read").status_code == 422
+    # a name filter, counted as such
+    pid = rows[-1]["id"]
+    svc.call("PATCH", f"/people/{pid}", "write", json={"name": "Ada Lovelace"})
+    found = svc.call("GET", "/people?q=LOVE&limit=5", "read")
+    assert [r["id"] for r in found.json()] == [pid] and found.headers["X-Total-Count"] == "1"
+    assert [r["id"] for r in svc.call("GET", f"/people?q=%23{pid}", "read").json()] == [pid]
+    assert svc.call("GET", "/people?q=nobody-has-this", "read").json() == []
     # hidden people leave the list and the total, unless all=true
     svc.call("PATCH", f"/people/{rows[0]['id']}", "write", json={"hidden": True})
     shown = svc.call("GET", "/people?limit=50", "read")

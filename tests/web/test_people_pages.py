@@ -129,6 +129,14 @@ def test_name_split_move_merge(page: Any, served: Served,
     page.locator(f'[data-testid="face-tile"][data-face-id="{face}"]').wait_for(state="detached")
     [new] = [p for p in served.people() if p["name"] == "Grace Two"]
     assert new["faces"] == 1 and served.api("GET", f"/people/{pid}")["faces"] == before - 1
+    # find them by name on the people page
+    page.goto("/#/people")
+    page.get_by_test_id("people-search").fill("grace")
+    page.wait_for_url(re.compile(r"q=grace"))
+    page.locator(".subtitle", has_text="for “grace”").wait_for()
+    assert card_ids(page) == [p["id"] for p in served.people(all=False)
+                              if "grace" in (p["name"] or "").lower()]
+    shot(page, "search")
     # move it back, choosing the target by id
     open_person(page, new["id"])
     select_faces(page, [face])
