@@ -456,19 +456,27 @@ def search(library: Library, engine: FaceEngine, image: str | os.PathLike[str],
         raise FaceAtlasError(f"{image}: face {face_index} requested but the image has "
                              f"{len(by_size)} face(s) (0 is the largest)")
     query = by_size[face_index or 0]
+    photos = search_face(library, model, query.embedding.vector, t, limit, flt)
+    return SearchResult(str(image), model, t, query, photos)
+
+
+def search_face(library: Library, model: str, query: np.ndarray, threshold: Threshold,
+                limit: int = 20, flt: FaceFilter | None = None) -> list[dict[str, object]]:
+    """The library photos holding the face embedded as ``query`` (model ``model``), best
+    first, at or above ``threshold``: path, photo id, similarity, the matching face (id,
+    box, person) and, for a video, its matching time ranges."""
     store = library.store
     require_model(library, model)
     if model not in store.embedding_models():
         raise FaceAtlasError(f"the library holds no faces embedded with model {model}: "
                              "index photos with the same --recognizer first")
     allowed = None if flt is None or flt.is_empty else store.face_ids(model, flt)
-    ranked = _best_per_group(library, model, query.embedding.vector, allowed, limit,
-                             floor=t.value)
+    ranked = _best_per_group(library, model, query, allowed, limit, floor=threshold.value)
     faces_by_id = store.faces([fid for _, _, fid in ranked])
     people = {p.id: p for p in store.people()}
     photos: list[dict[str, object]] = []
     for image_id, sim, fid in ranked:
-        if sim < t.value:
+        if sim < threshold.value:
             break
         rec = store.get_image(image_id)
         face = faces_by_id[fid]
@@ -476,16 +484,18 @@ def search(library: Library, engine: FaceEngine, image: str | os.PathLike[str],
             continue
         person = people.get(face.person_id) if face.person_id is not None else None
         item: dict[str, object] = {
-            "path": rec.path, "kind": rec.media, "similarity": round(sim, 6), "face_id": fid,
+            "path": rec.path, "photo": rec.id, "kind": rec.media,
+            "similarity": round(sim, 6), "face_id": fid,
             "box": [round(float(v), 2) for v in face.box],
             "person": person_label(person) if person else None,
+            "person_id": person.id if person else None,
             "album": rec.album, "taken_at": rec.taken_at}
         if rec.media == "video":
             item["duration"] = rec.duration
-            item["ranges"] = video_ranges(library, model, rec.id, query.embedding.vector,
-                                          t.value, allowed)
+            item["ranges"] = video_ranges(library, model, rec.id, query, threshold.value,
+                                          allowed)
         photos.append(item)
-    return SearchResult(str(image), model, t, query, photos)
+    return photos
 
 
 def video_ranges(library: Library, model: str, image_id: int, query: np.ndarray,

@@ -858,9 +858,11 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         """The audit log of write and admin calls, newest first."""
         return host.meta(lambda s: key_uc.audit_log(s, limit, since_id))
 
+    from .browse_api import add_browse
     from .relations_api import add_relations
 
     add_relations(app, host, read)
+    add_browse(app, host, uploads, read, write)
 
     from ..web import mount
 
