@@ -1,0 +1,385 @@
+"""Web app benchmark (issue 13): the people page and a person page on a library of about
+10,000 photos and 1,000 people, measured in the browser.
+
+    nice -n 10 python3 bench/web_pages.py --build     # once: extract, index, cluster
+    python3 bench/web_pages.py --measure [--reps 5]   # serve, log in, load the pages
+
+``--build`` (idempotent) extracts the first 10,000 photos of LFW (deep-funneled, by
+``Person/Person_NNNN.jpg`` name order) to ``CACHE/photos`` once, indexes them with the
+real pipeline (``faceatlas index --workers 1``, niced, log in ``/work/cache/web10k.log``)
+and runs ``faceatlas cluster`` (default ``--min-faces 2``). A rerun skips what is done
+(``index`` skips unchanged files, ``cluster`` is incremental). The counts go to
+``CACHE/build.json``.
+
+``--measure`` starts ``faceatlas serve`` on 127.0.0.1 and a free port over that library,
+creates an admin key, logs in through the app with Playwright driving Debian's chromium,
+and loads ``#/people`` and ``#/person/ID`` (the biggest person and a typical one, the
+median face count) cold (a new browser context: empty cache) and warm (the same context,
+second visit), ``--reps`` times each. From the browser's Performance API: first-paint and
+first-contentful-paint, the time until the grid is loaded (every visible thumbnail
+``<img>`` complete), the bytes transferred (``transferSize`` of the navigation and every
+resource) and, on warm loads, the thumbnail requests answered 304 vs 200 (from the
+server's responses as Playwright sees them). Baselines in the same run: the raw API call
+``GET /api/v1/people`` unpaged (what a client had before pagination) vs paged. Results
+go to ``--out`` (JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ARCHIVE = Path("/work/shared/datasets/lfw/lfw-deepfunneled.tgz")
+CACHE = Path("/work/cache/web10k")
+LOG = Path("/work/cache/web10k.log")
+OUT = Path("/work/cache/web_pages.json")
+PHOTOS = 10_000
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "faceatlas.cli.main", *args]
+
+
+def _log(msg: str) -> None:
+    line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+    print(line, flush=True)
+    with LOG.open("a") as f:
+        f.write(line + "\n")
+
+
+# ---------------------------------------------------------------------------------------
+# build
+
+
+def extract(archive: Path, dest: Path, n: int) -> int:
+    """Extract the first ``n`` .jpg of the archive in name order to ``dest/Person/``;
+    files already there are kept. Returns how many photos ``dest`` holds."""
+    def rel(name: str) -> str:
+        return f"{Path(name).parent.name}/{Path(name).name}"
+
+    with tarfile.open(archive) as tar:  # names first, then one pass in archive order
+        names = sorted(rel(m.name) for m in tar.getmembers()
+                       if m.isfile() and m.name.endswith(".jpg"))
+    chosen = set(names[:n])
+    if sum(1 for p in dest.rglob("*.jpg") if rel(str(p)) in chosen) < len(chosen):
+        with tarfile.open(archive) as tar:
+            for m in tar:
+                if m.isfile() and rel(m.name) in chosen and not (dest / rel(m.name)).is_file():
+                    m.name = rel(m.name)
+                    tar.extract(m, dest, filter="data")
+    return sum(1 for _ in dest.rglob("*.jpg"))
+
+
+def build(archive: Path, cache: Path, n: int, min_faces: int, workers: int) -> dict[str, Any]:
+    """Extract, index and cluster the benchmark library (each step idempotent)."""
+    photos, library = cache / "photos", cache / "library"
+    photos.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Any] = {}
+    t = time.perf_counter()
+    count = extract(archive, photos, n)
+    out["extract_s"] = round(time.perf_counter() - t, 1)
+    _log(f"{count} photos in {photos} ({out['extract_s']} s)")
+    nice = ["nice", "-n", "10"] if shutil.which("nice") else []
+    t = time.perf_counter()
+    with LOG.open("a") as log:
+        subprocess.run([*nice, *_cli("index", str(photos), "--library", str(library),
+                                     "--workers", str(workers), "--json")],
+                       check=True, stdout=log, stderr=log)
+    out["index_s"] = round(time.perf_counter() - t, 1)
+    _log(f"index done in {out['index_s']} s")
+    t = time.perf_counter()
+    with LOG.open("a") as log:
+        subprocess.run([*nice, *_cli("cluster", "--library", str(library),
+                                     "--min-faces", str(min_faces), "--json")],
+                       check=True, stdout=log, stderr=log)
+    out["cluster_s"] = round(time.perf_counter() - t, 1)
+    _log(f"cluster done in {out['cluster_s']} s")
+    st = json.loads(subprocess.run(_cli("status", "--library", str(library), "--json"),
+                                   check=True, capture_output=True, text=True).stdout)
+    out.update({k: st[k] for k in ("photos", "photos_with_faces", "faces",
+                                   "unassigned_faces", "people")})
+    out["min_faces"] = min_faces
+    out["source"] = f"first {n} .jpg of {archive.name} in name order"
+    out["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    (cache / "build.json").write_text(json.dumps(out, indent=2))
+    _log(f"build: {json.dumps(out)}")
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# measure
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``faceatlas serve`` over ``library`` on 127.0.0.1 and a free port, with an admin
+    key (revoked when the server stops)."""
+
+    def __init__(self, library: Path, roots: list[Path]) -> None:
+        self.library, self.roots = library, roots
+        self.key_name = f"webbench-{os.getpid()}-{int(time.time())}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base = ""
+        self.key = ""
+
+    def __enter__(self) -> Server:
+        out = subprocess.run(_cli("keys", "create", self.key_name, "--scope", "admin",
+                                  "--library", str(self.library), "--json"),
+                             check=True, capture_output=True, text=True).stdout
+        self.key = json.loads(out)["key"]
+        port = free_port()
+        roots = [a for r in self.roots for a in ("--root", str(r))]
+        self.proc = subprocess.Popen(
+            _cli("serve", "--library", str(self.library), "--host", "127.0.0.1",
+                 "--port", str(port), "--workers", "0", *roots),
+            stdout=subprocess.DEVNULL, stderr=LOG.open("a"))
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(self.base + "/api/v1/health", timeout=2):
+                    break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("faceatlas serve did not start (see the log)") from None
+                time.sleep(0.3)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        subprocess.run(_cli("keys", "revoke", self.key_name, "--library", str(self.library)),
+                       capture_output=True)
+
+    def get(self, path: str) -> tuple[float, int, Any]:
+        """GET an API path with the key: (milliseconds, body bytes, parsed JSON)."""
+        req = urllib.request.Request(self.base + "/api/v1" + path,
+                                     headers={"Authorization": f"Bearer {self.key}"})
+        t = time.perf_counter()
+        with urllib.request.urlopen(req, timeout=120) as r:
+            body = r.read()
+        return (time.perf_counter() - t) * 1000, len(body), json.loads(body)
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    """Median and p90 (nearest rank) of the repetitions, and how many."""
+    v = sorted(values)
+    if not v:
+        return {}
+    p90 = v[min(len(v) - 1, max(0, -(-9 * len(v) // 10) - 1))]
+    return {"median": round(statistics.median(v), 1), "p90": round(p90, 1), "n": len(v)}
+
+
+# The page is loaded when its cards are there and every <img> inside the visible part of
+# <main> has finished loading; polled on every animation frame, the value is the time.
+GRID_LOADED_JS = """(sel) => {
+  const cards = document.querySelectorAll(sel);
+  if (!cards.length) return false;
+  const h = window.innerHeight, w = window.innerWidth;
+  for (const img of document.querySelectorAll('main img')) {
+    const r = img.getBoundingClientRect();
+    if (r.width === 0 || r.bottom <= 0 || r.top >= h || r.right <= 0 || r.left >= w) continue;
+    if (!img.complete || img.naturalWidth === 0) return false;
+  }
+  performance.mark('grid-loaded');
+  return performance.now();
+}"""
+
+METRICS_JS = """() => {
+  const paint = {};
+  for (const e of performance.getEntriesByType('paint')) paint[e.name] = e.startTime;
+  const nav = performance.getEntriesByType('navigation')[0];
+  const res = performance.getEntriesByType('resource');
+  const h = window.innerHeight, w = window.innerWidth;
+  let visible = 0;
+  for (const img of document.querySelectorAll('main img')) {
+    const r = img.getBoundingClientRect();
+    if (r.width && r.bottom > 0 && r.top < h && r.right > 0 && r.left < w) visible++;
+  }
+  return {paint, visible_images: visible, images: document.querySelectorAll('main img').length,
+          nav: nav ? {transfer: nav.transferSize, status: nav.responseStatus || 0} : null,
+          resources: res.map(e => ({url: e.name, transfer: e.transferSize,
+                                    encoded: e.encodedBodySize, status: e.responseStatus || 0,
+                                    start: e.startTime, end: e.responseEnd}))};
+}"""
+
+
+def classify(entry: dict[str, Any]) -> str:
+    """How a resource was answered: ``cache`` (no request), ``304`` or ``200``."""
+    if entry["transfer"] == 0 and entry["encoded"] > 0:
+        return "cache"
+    if entry["status"] == 304 or (entry["status"] == 0 and entry["transfer"] < entry["encoded"]):
+        return "304"
+    return "200"
+
+
+def load(context: Any, url: str, card: str, settle: bool) -> dict[str, Any]:
+    """Open ``url`` in a new page of ``context`` and read the Performance API."""
+    page = context.new_page()
+    statuses: dict[str, int] = {}
+
+    def on_response(r: Any) -> None:
+        if "/thumbnail" in r.url:
+            k = str(r.status)
+            statuses[k] = statuses.get(k, 0) + 1
+
+    page.on("response", on_response)
+    page.goto(url)
+    grid = page.wait_for_function(GRID_LOADED_JS, arg=card, polling="raf",
+                                  timeout=120_000).json_value()
+    at_grid = page.evaluate(METRICS_JS)
+    if settle:  # what the page goes on to fetch (lazy images near the fold, prefetches)
+        page.wait_for_load_state("networkidle")
+    after = page.evaluate(METRICS_JS) if settle else at_grid
+    page.close()
+
+    def transferred(m: dict[str, Any]) -> int:
+        return int((m["nav"] or {}).get("transfer", 0) + sum(e["transfer"] for e in m["resources"]))
+
+    thumbs = [e for e in after["resources"] if "/thumbnail" in e["url"]]
+    kinds = {k: sum(classify(e) == k for e in thumbs) for k in ("200", "304", "cache")}
+    api = [e for e in after["resources"] if "/api/v1/" in e["url"] and "/thumbnail" not in e["url"]]
+    return {"first_paint_ms": at_grid["paint"].get("first-paint"),
+            "fcp_ms": at_grid["paint"].get("first-contentful-paint"),
+            "grid_loaded_ms": grid,
+            "bytes_at_grid": transferred(at_grid), "bytes_total": transferred(after),
+            "requests": len(after["resources"]) + 1, "thumbnails": len(thumbs),
+            "thumbnails_by_answer": kinds, "thumbnail_responses_seen": statuses,
+            "api_calls": [e["url"].split("/api/v1", 1)[1] for e in api],
+            "images_in_page": after["images"], "visible_images": at_grid["visible_images"]}
+
+
+def summarize_loads(loads: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k in ("first_paint_ms", "fcp_ms", "grid_loaded_ms", "bytes_at_grid", "bytes_total",
+              "requests", "thumbnails"):
+        out[k] = stats([float(x[k]) for x in loads if x[k] is not None])
+    for k in ("200", "304", "cache"):
+        out[f"thumbnails_{k}"] = stats([float(x["thumbnails_by_answer"][k]) for x in loads])
+    out["visible_images"] = loads[-1]["visible_images"]
+    out["images_in_page"] = loads[-1]["images_in_page"]
+    out["api_calls"] = loads[-1]["api_calls"]
+    return out
+
+
+def api_baseline(server: Server, reps: int, paged: str | None) -> dict[str, Any]:
+    """The people listing as a raw API call: unpaged (every person) vs one page."""
+    out: dict[str, Any] = {}
+    for name, path in (("people_unpaged", "/people"), ("people_paged", paged)):
+        if path is None:
+            continue
+        server.get(path)  # warm the service (imports, catalog pages)
+        runs = [server.get(path) for _ in range(reps)]
+        body = runs[-1][2]
+        n = len(body) if isinstance(body, list) else len(body.get("people", body.get("items", [])))
+        out[name] = {"path": path, "ms": stats([r[0] for r in runs]), "bytes": runs[-1][1],
+                     "people_in_answer": n}
+    return out
+
+
+def measure(library: Path, reps: int, out: Path, paged: str | None = "/people?limit=60",
+            viewport: tuple[int, int] = (1280, 800)) -> dict[str, Any]:
+    """Serve ``library``, log in through the app, load the pages; see the module doc."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("FACEATLAS_CHROMIUM") or shutil.which("chromium")
+    if not chromium:
+        raise SystemExit("Debian's chromium is needed (apt-get install chromium)")
+    build_info = json.loads((library.parent / "build.json").read_text()) \
+        if (library.parent / "build.json").is_file() else {}
+    result: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+        "library": build_info, "reps": reps, "viewport": list(viewport)}
+    with Server(library, [library.parent / "photos"]) as server:
+        _, _, people = server.get("/people")
+        counts = [p["faces"] for p in people]
+        biggest = people[0]
+        typical = people[len(people) // 2]  # the median face count (sorted by count)
+        result["people_listed"] = len(people)
+        result["persons"] = {"biggest": {"id": biggest["id"], "faces": biggest["faces"]},
+                             "typical": {"id": typical["id"], "faces": typical["faces"]}}
+        result["face_count_median"] = statistics.median(counts) if counts else 0
+        result["api"] = api_baseline(server, reps, paged)
+        pages = {"people": ("#/people", '[data-testid="person-card"]'),
+                 "person_biggest": (f"#/person/{biggest['id']}", '[data-testid="face-tile"]'),
+                 "person_typical": (f"#/person/{typical['id']}", '[data-testid="face-tile"]')}
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+            page = ctx.new_page()
+            page.goto(server.base + "/#/login")
+            page.get_by_test_id("api-key").fill(server.key)
+            page.get_by_test_id("login").click()
+            page.wait_for_selector('[data-testid="person-card"]', timeout=120_000)
+            state = ctx.storage_state()
+            ctx.close()
+            result["pages"] = {}
+            for name, (route, card) in pages.items():
+                cold, warm = [], []
+                for _ in range(reps):
+                    ctx = browser.new_context(storage_state=state, viewport={
+                        "width": viewport[0], "height": viewport[1]})
+                    ctx.add_init_script("performance.setResourceTimingBufferSize(10000)")
+                    cold.append(load(ctx, server.base + "/" + route, card, settle=True))
+                    warm.append(load(ctx, server.base + "/" + route, card, settle=True))
+                    ctx.close()
+                result["pages"][name] = {"route": route, "cold": summarize_loads(cold),
+                                         "warm": summarize_loads(warm),
+                                         "runs": {"cold": cold, "warm": warm}}
+                _log(f"{name}: cold {json.dumps(result['pages'][name]['cold'])}")
+                _log(f"{name}: warm {json.dumps(result['pages'][name]['warm'])}")
+            browser.close()
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    out.write_text(json.dumps(result, indent=2))
+    _log(f"results in {out}")
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", action="store_true")
+    ap.add_argument("--measure", action="store_true")
+    ap.add_argument("--archive", type=Path, default=ARCHIVE)
+    ap.add_argument("--cache", type=Path, default=CACHE)
+    ap.add_argument("--photos", type=int, default=PHOTOS)
+    ap.add_argument("--min-faces", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--paged", default="/people?limit=60",
+                    help="the paged people call of the API baseline ('' for none)")
+    args = ap.parse_args()
+    if not (args.build or args.measure):
+        ap.error("give --build and/or --measure")
+    if args.build:
+        build(args.archive, args.cache, args.photos, args.min_faces, args.workers)
+    if args.measure:
+        measure(args.cache / "library", args.reps, args.out,
+                paged=args.paged or None)
+
+
+if __name__ == "__main__":
+    main()
