@@ -33,7 +33,8 @@ from faceatlas.service.api import create_app  # noqa: E402
 from faceatlas.service.state import ServiceConfig  # noqa: E402
 
 runner = CliRunner()
-OPEN = {"/api/v1/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+OPEN = {"/api/v1/health", "/api/v1/session", "/openapi.json", "/docs", "/docs/oauth2-redirect",
+        "/redoc"}  # POST /api/v1/session logs in: tests/test_service_web.py
 
 
 def make_keys(lib: Path) -> dict[str, str]:

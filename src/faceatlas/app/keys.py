@@ -83,6 +83,15 @@ def authenticate(store: CatalogStore, key: str) -> ApiKey | None:
     return found
 
 
+def still_active(store: CatalogStore, key: ApiKey) -> ApiKey | None:
+    """``key`` as the catalog holds it now, or None once it was revoked (or deleted):
+    how a browser session, which keeps no secret, is checked on every request."""
+    for rec in store.api_keys(prefix=key.prefix, include_revoked=False):
+        if rec.id == key.id and hmac.compare_digest(rec.key_hash, key.key_hash):
+            return rec
+    return None
+
+
 def audit_log(store: CatalogStore, limit: int = 100, since_id: int = 0
               ) -> list[dict[str, Any]]:
     """The newest audit lines, newest first."""

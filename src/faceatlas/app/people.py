@@ -186,3 +186,78 @@ def undo_not_faces(library: Library, records: Sequence[int], engine: FaceEngine
     if not records:
         raise FaceAtlasError("give face ids, --person PERSON, or --list")
     return nf.undo_not_faces(library, list(records), engine).to_dict()
+
+
+def people_page(library: Library, include_hidden: bool = False, limit: int | None = None,
+                offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """One page of :func:`list_people` (most faces first) and the number of people in
+    the whole list."""
+    rows = list_people(library, include_hidden)
+    end = None if limit is None else offset + limit
+    return rows[offset:end], len(rows)
+
+
+def person_faces_page(library: Library, person: PersonRef, limit: int = 60,
+                      offset: int = 0) -> dict[str, Any]:
+    """One page of a person's faces (id order: the order of ``show_person``'s
+    ``face_ids``), with the photo each is in and the total."""
+    from ..cluster import people as ops
+
+    p = ops.resolve_person(library.store, person)
+    faces = library.store.person_faces(p.id)
+    page = faces[offset:offset + limit]
+    return {"person": p.id, "total": len(faces), "offset": offset, "limit": limit,
+            "faces": [{"id": f.id, "image_id": f.image_id, "quality": round(f.quality, 4),
+                       "assigned_by": f.assigned_by,
+                       "box": [round(v, 1) for v in f.box]} for f in page]}
+
+
+def person_photos_page(library: Library, person: PersonRef, limit: int = 60,
+                       offset: int = 0) -> dict[str, Any]:
+    """One page of the photos a person is in, newest first (undated ones last), each
+    with its id, path, date and the person's faces in it; and the total."""
+    from ..cluster import people as ops
+
+    p = ops.resolve_person(library.store, person)
+    by_image: dict[int, list[int]] = {}
+    for f in library.store.person_faces(p.id):
+        by_image.setdefault(f.image_id, []).append(f.id)
+    images = [img for i in by_image if (img := library.store.get_image(i)) is not None]
+    images.sort(key=lambda img: (img.taken_at or "", img.id), reverse=True)
+    images.sort(key=lambda img: img.taken_at is None)
+    page = images[offset:offset + limit]
+    return {"person": p.id, "total": len(images), "offset": offset, "limit": limit,
+            "photos": [{"id": img.id, "path": img.path, "taken_at": img.taken_at,
+                        "taken_at_source": img.taken_at_source, "media": img.media,
+                        "width": img.width, "height": img.height,
+                        "faces": sorted(by_image[img.id])} for img in page]}
+
+
+def person_relations(library: Library, person: PersonRef, n: int = 12) -> dict[str, Any]:
+    """Who ``person`` appears with (the ``n`` people sharing most photos, hidden people
+    left out, each with a representative face) and their photos per month (oldest first):
+    the relations use cases ``top`` and ``timeline`` over one graph of the catalog. A
+    hidden person's own page still gets both."""
+    from ..cluster import people as ops
+    from ..relations.errors import RelationsError
+    from . import relations as rel
+
+    p = ops.resolve_person(library.store, person)
+    source, rg = rel.from_store(library.store, include_hidden=True)
+    try:
+        top = rel.top(source, rg, p.id, 10_000)
+        months = rel.timeline(source, rg, p.id)["months"]
+    except RelationsError:  # in no photo the graph knows
+        return {"person": p.id, "companions": [], "timeline": []}
+    companions = []
+    for c in top["companions"]:
+        other = library.store.get_person(c["person"])
+        if other is None or other.hidden:
+            continue
+        rep = ops.summarize(library.store, other)
+        companions.append({**c, "name": other.name, "faces": rep.faces,
+                           "representative_face": rep.representative_face})
+        if len(companions) >= n:
+            break
+    return {"person": p.id, "companions": companions, "timeline": months,
+            "estimated_dates": top.get("estimated_dates", 0)}

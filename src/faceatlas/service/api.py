@@ -33,6 +33,7 @@ from ..errors import (
     NotFoundError,
 )
 from ..store.base import ApiKey
+from .sessions import COOKIE, CSRF_HEADER, Sessions
 from .state import ForbiddenPathError, JobManager, LibraryHost, RateLimiter, ServiceConfig
 
 PREFIX = "/api/v1"
@@ -139,6 +140,10 @@ class OptOutBody(BaseModel):
     dry_run: bool = False
 
 
+class LoginBody(BaseModel):
+    key: str = Field(..., min_length=1, max_length=512, description="An API key.")
+
+
 class KeyBody(BaseModel):
     name: str = Field(..., min_length=1)
     scope: str = Field("read", pattern="^(read|write|admin)$")
@@ -151,6 +156,7 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
     host = host or LibraryHost(config)
     jobs = JobManager(host)
     limiter = RateLimiter(config.rate_limit)
+    sessions = Sessions()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -162,7 +168,7 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
                   description="Offline face recognition over one photo library. Every "
                   "endpoint but /api/v1/health needs `Authorization: Bearer KEY` "
                   "(`faceatlas keys create`); scopes read < write < admin.")
-    app.state.host, app.state.jobs = host, jobs
+    app.state.host, app.state.jobs, app.state.sessions = host, jobs, sessions
     if config.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -215,17 +221,40 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
 
     bearer = HTTPBearer(auto_error=False, description="An API key (faceatlas keys create).")
 
-    def need(scope: str) -> Any:
-        def check(request: Request, cred: HTTPAuthorizationCredentials | None
-                  = Depends(bearer)) -> ApiKey:
-            request.state.needed = scope
-            if cred is None:
-                raise ApiProblem(401, "Unauthorized", "missing API key: send "
-                                 "'Authorization: Bearer KEY'", {"WWW-Authenticate": "Bearer"})
+    def authenticated(request: Request, cred: HTTPAuthorizationCredentials | None
+                      ) -> ApiKey:
+        """The key behind a request: its bearer key, else its session cookie (which,
+        for anything but GET/HEAD, must come with the CSRF header)."""
+        if cred is not None:
             key = host.meta(lambda s: key_uc.authenticate(s, cred.credentials))
             if key is None:
                 raise ApiProblem(401, "Unauthorized", "unknown or revoked API key",
                                  {"WWW-Authenticate": "Bearer"})
+            return key
+        token = request.cookies.get(COOKIE)
+        if not token:
+            raise ApiProblem(401, "Unauthorized", "missing API key: send 'Authorization: "
+                             "Bearer KEY' (or log in: POST /api/v1/session)",
+                             {"WWW-Authenticate": "Bearer"})
+        session = sessions.get(token)
+        found = None if session is None else \
+            host.meta(lambda s: key_uc.still_active(s, session.key))
+        if found is None:
+            sessions.end(token)
+            raise ApiProblem(401, "Unauthorized", "the session ended (logged out, expired "
+                             "or its key was revoked): log in again",
+                             {"WWW-Authenticate": "Bearer"})
+        if request.method not in ("GET", "HEAD") and request.headers.get(CSRF_HEADER) != "1":
+            raise ApiProblem(403, "Forbidden", f"a call authenticated by the session cookie "
+                             f"must carry the header '{CSRF_HEADER}: 1'")
+        request.state.session = token
+        return found
+
+    def need(scope: str) -> Any:
+        def check(request: Request, cred: HTTPAuthorizationCredentials | None
+                  = Depends(bearer)) -> ApiKey:
+            request.state.needed = scope
+            key = authenticated(request, cred)
             request.state.actor = key.name
             if not key_uc.allows(key.scope, scope):
                 raise ApiProblem(403, "Forbidden", f"this key's scope is '{key.scope}'; "
@@ -288,6 +317,45 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
     def health() -> dict[str, Any]:
         """Whether the service is up (no key needed)."""
         return {"status": "ok", "version": __version__}
+
+    # -- browser sessions ------------------------------------------------------------------
+    def set_cookie(response: Response, token: str) -> None:
+        response.set_cookie(COOKIE, token, httponly=True, secure=True, samesite="strict",
+                            path="/")
+
+    @app.post(PREFIX + "/session", tags=["service"])
+    def login(body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
+        """Log a browser in: trade an API key for a session cookie (`faceatlas_session`:
+        HttpOnly, Secure, SameSite=Strict). The cookie holds a random token, never the
+        key; revoking the key ends the session. Calls authenticated by the cookie other
+        than GET/HEAD must send the header `X-FaceAtlas-CSRF: 1`."""
+        key = host.meta(lambda s: key_uc.authenticate(s, body.key.strip()))
+        if key is None:
+            raise ApiProblem(401, "Unauthorized", "unknown or revoked API key")
+        old = request.cookies.get(COOKIE)
+        if old:
+            sessions.end(old)
+        set_cookie(response, sessions.create(key))
+        response.headers["Cache-Control"] = "no-store"
+        return {"name": key.name, "scope": key.scope}
+
+    @app.get(PREFIX + "/session", tags=["service"])
+    def who(request: Request, key: ApiKey = read) -> dict[str, Any]:
+        """Who is logged in (or whose bearer key this is): key name and scope."""
+        return {"name": key.name, "scope": key.scope,
+                "via": "cookie" if getattr(request.state, "session", None) else "bearer"}
+
+    @app.delete(PREFIX + "/session", tags=["service"], status_code=204,
+                response_class=Response, dependencies=[read])
+    def logout(request: Request) -> Response:
+        """Log out: end this browser's session and clear its cookie."""
+        token = getattr(request.state, "session", None)
+        if token:
+            sessions.end(token)
+        response = Response(status_code=204)
+        response.delete_cookie(COOKIE, path="/", secure=True, httponly=True,
+                               samesite="strict")
+        return response
 
     @app.get(PREFIX + "/status", tags=["service"], dependencies=[read])
     def status() -> dict[str, Any]:
@@ -381,13 +449,20 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
 
     # -- people ----------------------------------------------------------------------------
     @app.get(PREFIX + "/people", tags=["people"], dependencies=[read])
-    def people(all: bool = Query(False, description="Include hidden people.")
+    def people(response: Response,
+               all: bool = Query(False, description="Include hidden people."),
+               limit: int | None = Query(None, ge=1, le=10_000, description="At most this "
+                                         "many people (default: all)."),
+               offset: int = Query(0, ge=0, description="Skip this many first.")
                ) -> list[dict[str, Any]]:
-        """People (`faceatlas people --json`)."""
+        """People, most faces first (`faceatlas people --json`); `limit`/`offset` give one
+        page of that list, and the header `X-Total-Count` the length of the whole list."""
         from ..app import people as uc
 
         with host.library() as lib:
-            return uc.list_people(lib, all)
+            rows, total = uc.people_page(lib, all, limit, offset)
+        response.headers["X-Total-Count"] = str(total)
+        return rows
 
     @app.get(PREFIX + "/people/suggestions", tags=["people"], dependencies=[read])
     def suggestions(limit: int = Query(20, ge=1, le=1000)) -> dict[str, Any]:
@@ -420,6 +495,41 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
 
         with host.library() as lib:
             return uc.show_person(lib, person_id)
+
+    @app.get(PREFIX + "/people/{person_id}/faces", tags=["people"], dependencies=[read])
+    def person_faces(person_id: int, response: Response,
+                     limit: int = Query(60, ge=1, le=1000),
+                     offset: int = Query(0, ge=0)) -> dict[str, Any]:
+        """One page of a person's faces (`total`; also in `X-Total-Count`)."""
+        from ..app import people as uc
+
+        with host.library() as lib:
+            out = uc.person_faces_page(lib, person_id, limit, offset)
+        response.headers["X-Total-Count"] = str(out["total"])
+        return out
+
+    @app.get(PREFIX + "/people/{person_id}/photos", tags=["people"], dependencies=[read])
+    def person_photos(person_id: int, response: Response,
+                      limit: int = Query(60, ge=1, le=1000),
+                      offset: int = Query(0, ge=0)) -> dict[str, Any]:
+        """One page of the photos a person is in, newest first (`total`; also in
+        `X-Total-Count`)."""
+        from ..app import people as uc
+
+        with host.library() as lib:
+            out = uc.person_photos_page(lib, person_id, limit, offset)
+        response.headers["X-Total-Count"] = str(out["total"])
+        return out
+
+    @app.get(PREFIX + "/people/{person_id}/relations", tags=["people"], dependencies=[read])
+    def person_relations(person_id: int, n: int = Query(12, ge=1, le=1000)
+                         ) -> dict[str, Any]:
+        """Who a person appears with (`companions`: the `n` sharing most photos, each with a
+        representative face) and their photos per month (`timeline`), from one graph."""
+        from ..app import people as uc
+
+        with host.library() as lib:
+            return uc.person_relations(lib, person_id, n)
 
     @app.patch(PREFIX + "/people/{person_id}", tags=["people"], dependencies=[write])
     def patch_person(person_id: int, body: PersonPatch) -> dict[str, Any]:
@@ -652,7 +762,7 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
     def key_revoke(name: str, request: Request) -> dict[str, Any]:
         """Revoke a key."""
         request.state.target = name
-        return host.meta(lambda s: key_uc.revoke_key(s, name, None))
+        return host.meta(lambda s: key_uc.revoke_key(s, name, None))  # its sessions end too
 
     @app.get(PREFIX + "/export", tags=["admin"], dependencies=[admin],
              response_class=FileResponse)
@@ -731,6 +841,9 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
 
     add_relations(app, host, read)
 
+    from ..web import mount
+
+    mount(app)
     return app
 
 
