@@ -43,7 +43,7 @@ from typing import Any
 
 ARCHIVE = Path("/work/shared/datasets/lfw/lfw-deepfunneled.tgz")
 CACHE = Path("/work/cache/web10k")
-LOG = Path("/work/cache/web10k.log")
+LOG = Path(os.environ.get("WEB_PAGES_LOG", "/work/cache/web10k.log"))
 OUT = Path("/work/cache/web_pages.json")
 PHOTOS = 10_000
 
@@ -132,8 +132,11 @@ class Server:
     """``faceatlas serve`` over ``library`` on 127.0.0.1 and a free port, with an admin
     key (revoked when the server stops)."""
 
-    def __init__(self, library: Path, roots: list[Path]) -> None:
+    def __init__(self, library: Path, roots: list[Path], src: Path | None = None) -> None:
         self.library, self.roots = library, roots
+        self.env = dict(os.environ)
+        if src is not None:  # serve another version of the code (a before/after comparison)
+            self.env["PYTHONPATH"] = str(src.resolve())
         self.key_name = f"webbench-{os.getpid()}-{int(time.time())}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.base = ""
@@ -149,7 +152,7 @@ class Server:
         self.proc = subprocess.Popen(
             _cli("serve", "--library", str(self.library), "--host", "127.0.0.1",
                  "--port", str(port), "--workers", "0", *roots),
-            stdout=subprocess.DEVNULL, stderr=LOG.open("a"))
+            stdout=subprocess.DEVNULL, stderr=LOG.open("a"), env=self.env)
         self.base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
         while True:
@@ -200,7 +203,7 @@ GRID_LOADED_JS = """(sel) => {
   for (const img of document.querySelectorAll('main img')) {
     const r = img.getBoundingClientRect();
     if (r.width === 0 || r.bottom <= 0 || r.top >= h || r.right <= 0 || r.left >= w) continue;
-    if (!img.complete || img.naturalWidth === 0) return false;
+    if (!img.complete) return false;  // loaded, or failed (counted as broken)
   }
   performance.mark('grid-loaded');
   return performance.now();
@@ -212,12 +215,13 @@ METRICS_JS = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
   const res = performance.getEntriesByType('resource');
   const h = window.innerHeight, w = window.innerWidth;
-  let visible = 0;
+  let visible = 0, broken = 0;
   for (const img of document.querySelectorAll('main img')) {
     const r = img.getBoundingClientRect();
     if (r.width && r.bottom > 0 && r.top < h && r.right > 0 && r.left < w) visible++;
+    if (img.complete && img.naturalWidth === 0) broken++;
   }
-  return {paint, visible_images: visible, images: document.querySelectorAll('main img').length,
+  return {paint, visible_images: visible, broken_images: broken, images: document.querySelectorAll('main img').length,
           nav: nav ? {transfer: nav.transferSize, status: nav.responseStatus || 0} : null,
           resources: res.map(e => ({url: e.name, transfer: e.transferSize,
                                     encoded: e.encodedBodySize, status: e.responseStatus || 0,
@@ -259,15 +263,19 @@ def load(context: Any, url: str, card: str, settle: bool) -> dict[str, Any]:
 
     thumbs = [e for e in after["resources"] if "/thumbnail" in e["url"]]
     kinds = {k: sum(classify(e) == k for e in thumbs) for k in ("200", "304", "cache")}
+    static = [e for e in after["resources"] if "/static/" in e["url"]]
+    static_kinds = {k: sum(classify(e) == k for e in static) for k in ("200", "304", "cache")}
     api = [e for e in after["resources"] if "/api/v1/" in e["url"] and "/thumbnail" not in e["url"]]
     return {"first_paint_ms": at_grid["paint"].get("first-paint"),
             "fcp_ms": at_grid["paint"].get("first-contentful-paint"),
             "grid_loaded_ms": grid,
             "bytes_at_grid": transferred(at_grid), "bytes_total": transferred(after),
             "requests": len(after["resources"]) + 1, "thumbnails": len(thumbs),
-            "thumbnails_by_answer": kinds, "thumbnail_responses_seen": statuses,
+            "thumbnails_by_answer": kinds,
+            "static_by_answer": static_kinds, "thumbnail_responses_seen": statuses,
             "api_calls": [e["url"].split("/api/v1", 1)[1] for e in api],
-            "images_in_page": after["images"], "visible_images": at_grid["visible_images"]}
+            "images_in_page": after["images"], "visible_images": at_grid["visible_images"],
+            "broken_images": after["broken_images"]}
 
 
 def summarize_loads(loads: list[dict[str, Any]]) -> dict[str, Any]:
@@ -277,43 +285,38 @@ def summarize_loads(loads: list[dict[str, Any]]) -> dict[str, Any]:
         out[k] = stats([float(x[k]) for x in loads if x[k] is not None])
     for k in ("200", "304", "cache"):
         out[f"thumbnails_{k}"] = stats([float(x["thumbnails_by_answer"][k]) for x in loads])
+        out[f"static_{k}"] = stats([float(x["static_by_answer"][k]) for x in loads])
     out["visible_images"] = loads[-1]["visible_images"]
     out["images_in_page"] = loads[-1]["images_in_page"]
+    out["broken_images"] = max(x["broken_images"] for x in loads)
     out["api_calls"] = loads[-1]["api_calls"]
     return out
 
 
-def api_baseline(server: Server, reps: int, paged: str | None) -> dict[str, Any]:
-    """The people listing as a raw API call: unpaged (every person) vs one page."""
+def api_calls(server: Server, reps: int, paths: dict[str, str]) -> dict[str, Any]:
+    """Each API call as a raw request with the key: time (after one warm-up call) and
+    answer size."""
     out: dict[str, Any] = {}
-    for name, path in (("people_unpaged", "/people"), ("people_paged", paged)):
-        if path is None:
-            continue
+    for name, path in paths.items():
         server.get(path)  # warm the service (imports, catalog pages)
         runs = [server.get(path) for _ in range(reps)]
         body = runs[-1][2]
-        n = len(body) if isinstance(body, list) else len(body.get("people", body.get("items", [])))
-        out[name] = {"path": path, "ms": stats([r[0] for r in runs]), "bytes": runs[-1][1],
-                     "people_in_answer": n}
+        item = {"path": path, "ms": stats([r[0] for r in runs]), "bytes": runs[-1][1]}
+        if isinstance(body, list):
+            item["items"] = len(body)
+        out[name] = item
     return out
 
 
-def measure(library: Path, reps: int, out: Path, paged: str | None = "/people?limit=60",
-            viewport: tuple[int, int] = (1280, 800)) -> dict[str, Any]:
-    """Serve ``library``, log in through the app, load the pages; see the module doc."""
+def measure_variant(library: Path, reps: int, src: Path | None, paged: str,
+                    viewport: tuple[int, int], chromium: str) -> dict[str, Any]:
+    """One server (the code under ``src``, else this checkout's), its API calls and the
+    pages in the browser."""
     from playwright.sync_api import sync_playwright
 
-    chromium = os.environ.get("FACEATLAS_CHROMIUM") or shutil.which("chromium")
-    if not chromium:
-        raise SystemExit("Debian's chromium is needed (apt-get install chromium)")
-    build_info = json.loads((library.parent / "build.json").read_text()) \
-        if (library.parent / "build.json").is_file() else {}
-    result: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-        "load_average_before": [round(x, 2) for x in os.getloadavg()],
-        "library": build_info, "reps": reps, "viewport": list(viewport)}
-    with Server(library, [library.parent / "photos"]) as server:
+    result: dict[str, Any] = {"src": str(src) if src else "this checkout",
+                              "load_average_before": [round(x, 2) for x in os.getloadavg()]}
+    with Server(library, [library.parent / "photos"], src) as server:
         _, _, people = server.get("/people")
         counts = [p["faces"] for p in people]
         biggest = people[0]
@@ -322,13 +325,22 @@ def measure(library: Path, reps: int, out: Path, paged: str | None = "/people?li
         result["persons"] = {"biggest": {"id": biggest["id"], "faces": biggest["faces"]},
                              "typical": {"id": typical["id"], "faces": typical["faces"]}}
         result["face_count_median"] = statistics.median(counts) if counts else 0
-        result["api"] = api_baseline(server, reps, paged)
+        calls = {"people_unpaged": "/people", "people_paged": paged}
+        for who, p in (("biggest", biggest), ("typical", typical)):
+            pid = p["id"]
+            calls.update({f"person_{who}": f"/people/{pid}",
+                          f"person_{who}_faces": f"/people/{pid}/faces?limit=60",
+                          f"person_{who}_photos": f"/people/{pid}/photos?limit=24",
+                          f"person_{who}_relations": f"/people/{pid}/relations?n=12"})
+        result["api"] = api_calls(server, reps, calls)
+        _log(f"api: {json.dumps({k: v['ms'] for k, v in result['api'].items()})}")
         pages = {"people": ("#/people", '[data-testid="person-card"]'),
                  "person_biggest": (f"#/person/{biggest['id']}", '[data-testid="face-tile"]'),
                  "person_typical": (f"#/person/{typical['id']}", '[data-testid="face-tile"]')}
+        size = {"width": viewport[0], "height": viewport[1]}
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+            ctx = browser.new_context(viewport=size)
             page = ctx.new_page()
             page.goto(server.base + "/#/login")
             page.get_by_test_id("api-key").fill(server.key)
@@ -340,8 +352,7 @@ def measure(library: Path, reps: int, out: Path, paged: str | None = "/people?li
             for name, (route, card) in pages.items():
                 cold, warm = [], []
                 for _ in range(reps):
-                    ctx = browser.new_context(storage_state=state, viewport={
-                        "width": viewport[0], "height": viewport[1]})
+                    ctx = browser.new_context(storage_state=state, viewport=size)
                     ctx.add_init_script("performance.setResourceTimingBufferSize(10000)")
                     cold.append(load(ctx, server.base + "/" + route, card, settle=True))
                     warm.append(load(ctx, server.base + "/" + route, card, settle=True))
@@ -349,10 +360,35 @@ def measure(library: Path, reps: int, out: Path, paged: str | None = "/people?li
                 result["pages"][name] = {"route": route, "cold": summarize_loads(cold),
                                          "warm": summarize_loads(warm),
                                          "runs": {"cold": cold, "warm": warm}}
-                _log(f"{name}: cold {json.dumps(result['pages'][name]['cold'])}")
-                _log(f"{name}: warm {json.dumps(result['pages'][name]['warm'])}")
+                for kind in ("cold", "warm"):
+                    r = result["pages"][name][kind]
+                    _log(f"{name} {kind}: fcp {r['fcp_ms']} grid {r['grid_loaded_ms']} "
+                         f"bytes {r['bytes_total']} thumbs 200/304/cache "
+                         f"{r['thumbnails_200']}/{r['thumbnails_304']}/{r['thumbnails_cache']}")
             browser.close()
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    return result
+
+
+def measure(library: Path, reps: int, out: Path, paged: str = "/people?limit=60",
+            variants: dict[str, Path | None] | None = None,
+            viewport: tuple[int, int] = (1280, 800)) -> dict[str, Any]:
+    """Serve ``library``, log in through the app, load the pages, once per variant (label:
+    source folder, None for this checkout); see the module doc."""
+    chromium = os.environ.get("FACEATLAS_CHROMIUM") or shutil.which("chromium")
+    if not chromium:
+        raise SystemExit("Debian's chromium is needed (apt-get install chromium)")
+    build_file = library.parent / "build.json"
+    result: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+                   f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
+        "library": json.loads(build_file.read_text()) if build_file.is_file() else {},
+        "reps": reps, "viewport": list(viewport), "variants": {}}
+    for label, src in (variants or {"after": None}).items():
+        _log(f"variant {label} ({src or 'this checkout'})")
+        result["variants"][label] = measure_variant(library, reps, src, paged, viewport,
+                                                    chromium)
     out.write_text(json.dumps(result, indent=2))
     _log(f"results in {out}")
     return result
@@ -370,15 +406,21 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--paged", default="/people?limit=60",
-                    help="the paged people call of the API baseline ('' for none)")
+                    help="the paged people call of the API baseline")
+    ap.add_argument("--variant", action="append", metavar="LABEL[=SRC]",
+                    help="measure a server running the code in SRC (a src/ folder; "
+                         "none: this checkout), under LABEL; repeatable, in this order")
     args = ap.parse_args()
     if not (args.build or args.measure):
         ap.error("give --build and/or --measure")
     if args.build:
         build(args.archive, args.cache, args.photos, args.min_faces, args.workers)
     if args.measure:
-        measure(args.cache / "library", args.reps, args.out,
-                paged=args.paged or None)
+        variants: dict[str, Path | None] = {}
+        for v in args.variant or ["after"]:
+            label, _, src = v.partition("=")
+            variants[label] = Path(src) if src else None
+        measure(args.cache / "library", args.reps, args.out, args.paged, variants)
 
 
 if __name__ == "__main__":
