@@ -221,7 +221,8 @@ METRICS_JS = """() => {
     if (r.width && r.bottom > 0 && r.top < h && r.right > 0 && r.left < w) visible++;
     if (img.complete && img.naturalWidth === 0) broken++;
   }
-  return {paint, visible_images: visible, broken_images: broken, images: document.querySelectorAll('main img').length,
+  return {paint, visible_images: visible, broken_images: broken,
+          images: document.querySelectorAll('main img').length,
           nav: nav ? {transfer: nav.transferSize, status: nav.responseStatus || 0} : null,
           resources: res.map(e => ({url: e.name, transfer: e.transferSize,
                                     encoded: e.encodedBodySize, status: e.responseStatus || 0,
