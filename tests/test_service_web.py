@@ -162,6 +162,9 @@ def test_person_faces_and_photos_in_pages(svc: Service) -> None:
     assert photos["total"] == len(shown["photos"])
     assert sorted(p["path"] for p in photos["photos"]) == shown["photos"]
     assert sorted(f for p in photos["photos"] for f in p["faces"]) == sorted(shown["face_ids"])
+    brief = svc.call("GET", f"/people/{pid}?brief=true", "read").json()
+    assert brief == {k: v for k, v in shown.items()
+                     if k not in ("photos", "face_ids", "face_details")}
     assert svc.call("GET", "/people/99999/faces", "read").status_code == 404
     assert svc.call("GET", "/people/99999/photos", "read").status_code == 404
 

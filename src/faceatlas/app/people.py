@@ -51,6 +51,14 @@ def show_person(library: Library, person: PersonRef) -> dict[str, Any]:
     return out
 
 
+def person_summary(library: Library, person: PersonRef) -> dict[str, Any]:
+    """One person as listed (id, name, face count, representative face, hidden), without
+    the photos and faces :func:`show_person` adds."""
+    from ..cluster import people as ops
+
+    return ops.summarize(library.store, ops.resolve_person(library.store, person)).to_dict()
+
+
 def name_person(library: Library, person: PersonRef, name: str) -> dict[str, Any]:
     """Name (or rename) a person; its faces become fixed."""
     from ..cluster import people as ops

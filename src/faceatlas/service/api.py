@@ -489,12 +489,15 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
             return uc.unassigned(lib, limit)
 
     @app.get(PREFIX + "/people/{person_id}", tags=["people"], dependencies=[read])
-    def person(person_id: int) -> dict[str, Any]:
+    def person(person_id: int, brief: bool = Query(False, description="Only the summary "
+                                                    "(id, name, faces, representative face, "
+                                                    "hidden), without photos and faces.")
+               ) -> dict[str, Any]:
         """One person (`people show '#ID' --json`)."""
         from ..app import people as uc
 
         with host.library() as lib:
-            return uc.show_person(lib, person_id)
+            return uc.person_summary(lib, person_id) if brief else uc.show_person(lib, person_id)
 
     @app.get(PREFIX + "/people/{person_id}/faces", tags=["people"], dependencies=[read])
     def person_faces(person_id: int, response: Response,

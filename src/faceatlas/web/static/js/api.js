@@ -56,6 +56,7 @@ async function request(method, path, body) {
     const message = (data && data.error && data.error.message) || res.statusText
       || `HTTP ${res.status}`;
     const type = (data && data.error && data.error.type) || "HTTPError";
+    if (res.status === 401) who = null;
     if (res.status === 401 && !path.startsWith("/session")) {
       const back = location.hash && !location.hash.startsWith("#/login") ? location.hash : "";
       location.hash = "#/login" + (back ? "?next=" + encodeURIComponent(back) : "");

@@ -21,8 +21,9 @@ export function personCard(p) {
 
 export async function render(root, params) {
   const offset = Math.max(0, Number.parseInt(params.offset || "0", 10) || 0);
+  const size = Math.min(500, Math.max(1, Number.parseInt(params.limit || "", 10) || PAGE_SIZE));
   const showHidden = params.hidden === "1";
-  const query = new URLSearchParams({ limit: PAGE_SIZE, offset });
+  const query = new URLSearchParams({ limit: size, offset });
   if (showHidden) query.set("all", "true");
   const sub = el("p", { class: "subtitle" });
   const toggle = el("label", { class: "switch" },
@@ -44,12 +45,13 @@ export async function render(root, params) {
   }
   root.append(el("ul", { class: "people-grid", role: "list", "data-testid": "people-grid" },
                  people.map(personCard)));
-  root.append(pager(all, offset, PAGE_SIZE, (o) => go(o, showHidden)));
+  root.append(pager(all, offset, size, (o) => go(o, showHidden)));
 
   function go(newOffset, hidden) {
     const q = new URLSearchParams();
     if (newOffset) q.set("offset", newOffset);
     if (hidden) q.set("hidden", "1");
+    if (size !== PAGE_SIZE) q.set("limit", size);
     const s = q.toString();
     location.hash = "#/people" + (s ? "?" + s : "");
   }

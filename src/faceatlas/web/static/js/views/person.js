@@ -9,14 +9,20 @@ import {
 
 const FACE_PAGE = 60;
 const PHOTO_PAGE = 24;
+const REMOVED = { images: "photos", decisions: "corrections", index_entries: "search index entries" };
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** A person's name, or "person #ID" (how the command line names an unnamed person). */
+function label(p) {
+  return p.name || `person #${p.id}`;
+}
 
 export async function render(root, params) {
   const id = Number.parseInt(params.id, 10);
   if (!Number.isFinite(id)) throw new ApiError("No such person.", 404, "NotFound");
   let person;
   try {
-    person = await api("GET", `/people/${id}`);
+    person = await api("GET", `/people/${id}?brief=true`);
   } catch (err) {
     if (err.status === 404) return notFound(root, id);
     throw err;
@@ -94,13 +100,12 @@ function hero(p, canWrite, refresh) {
   const merge = el("button", { type: "button", class: "btn", "data-testid": "merge-person",
                                disabled: !canWrite, "on:click": () => mergeDialog(p, refresh) },
                    "Merge with…");
-  const photos = new Set((p.face_details || []).map((f) => f.image_id)).size;
   return el("section", { class: "person-hero", "data-testid": "person-hero",
                          "data-person-id": p.id },
     faceThumb(p.representative_face, personName(p.name), "avatar"),
     el("div", {},
       el("h1", { tabindex: "-1", class: !p.name ? "is-unnamed" : null }, personName(p.name)),
-      el("p", { class: "stats" }, `${count(p.faces, "face")} in ${count(photos, "photo")}`,
+      el("p", { class: "stats" }, el("span", { "data-testid": "person-stats" }, count(p.faces, "face")),
          p.hidden ? el("span", { class: "badge" }, "hidden") : null),
       form,
       el("div", { class: "person-actions" }, hide, merge)));
@@ -116,16 +121,6 @@ export function resolvePerson(text, people) {
   const m = /^(?:person\s*)?#?(\d+)$/i.exec(t);
   if (m) return Number(m[1]);
   return null;
-}
-
-let peopleCache = null;
-async function allPeople() {
-  if (!peopleCache) peopleCache = api("GET", "/people?all=true&limit=1000");
-  try {
-    return await peopleCache;
-  } finally {
-    setTimeout(() => { peopleCache = null; }, 5000);
-  }
 }
 
 /**
@@ -153,8 +148,16 @@ function choosePerson({ title, help, confirmLabel, testid, confirmId, exclude })
     const d = dialog(title, form);
     cancel.addEventListener("click", () => d.close());
     d.addEventListener("close", () => { if (!done) resolve(null); });
-    form.addEventListener("submit", (event) => {
+    const loading = api("GET", "/people?all=true&limit=10000");
+    form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      try {
+        people = await loading;
+      } catch (e) {
+        err.textContent = e.message;
+        err.hidden = false;
+        return;
+      }
       const target = resolvePerson(input.value, people);
       if (target === null || target === exclude) {
         err.textContent = target === exclude ? "Choose someone else." : "No person with that name: type a name from the list or #id.";
@@ -167,7 +170,7 @@ function choosePerson({ title, help, confirmLabel, testid, confirmId, exclude })
       resolve(target);
     });
     input.focus();
-    allPeople().then((rows) => {
+    loading.then((rows) => {
       people = rows;
       for (const q of rows) {
         if (q.id === exclude) continue;
@@ -187,7 +190,7 @@ function choosePerson({ title, help, confirmLabel, testid, confirmId, exclude })
 
 async function mergeDialog(p, refresh) {
   const other = await choosePerson({
-    title: `Merge someone into ${personName(p.name)}`,
+    title: `Merge someone into ${label(p)}`,
     help: "Choose the person who is really this one: their faces move here and they "
       + "disappear from People.",
     confirmLabel: "Merge", testid: "merge-target", confirmId: "confirm-merge", exclude: p.id,
@@ -326,6 +329,8 @@ async function photosPart(section, p, offset) {
                     loading: "lazy", decoding: "async" }),
         when ? el("span", { class: "photo-date" }, when) : null));
   });
+  const stats = document.querySelector('[data-testid="person-stats"]');
+  if (stats) stats.textContent = `${count(p.faces, "face")} in ${count(data.total, "photo")}`;
   section.replaceChildren(
     el("h2", { id: "photos-h" }, "Photos ", el("span", { class: "muted" }, `· ${data.total}`)),
     items.length ? el("ul", { class: "photo-grid", role: "list" }, items)
@@ -405,7 +410,7 @@ function forgetDialog(p, plan, root) {
   const ok = el("button", { type: "button", class: "btn btn-danger", "data-testid": "confirm-forget" },
                 "Forget for good");
   const cancel = el("button", { type: "button", class: "btn" }, "Cancel");
-  const d = dialog(`Forget ${personName(p.name)}?`,
+  const d = dialog(`Forget ${label(p)}?`,
     el("div", { "data-testid": "forget-preview" },
       el("p", {}, plan.describe || ""),
       el("ul", { class: "counts" },
@@ -441,12 +446,12 @@ function showReceipt(root, p, r) {
   root.replaceChildren();
   document.title = "Forgotten · faceatlas";
   const removed = r.removed || {};
-  const h = el("h1", { tabindex: "-1" }, `${personName(p.name)} was forgotten`);
+  const h = el("h1", { tabindex: "-1" }, `${label(p)} was forgotten`);
   root.append(el("section", { class: "receipt", "data-testid": "forget-receipt" },
     h,
     el("p", { class: "ok-mark" }, "✓ Erased from the library"),
     el("ul", { class: "counts" }, Object.entries(removed).map(([k, v]) =>
-      el("li", {}, el("b", {}, String(v)), k.replace(/_/g, " ")))),
+      el("li", {}, el("b", {}, String(v)), REMOVED[k] || k.replace(/_/g, " ")))),
     el("p", {}, `Photos kept: ${(r.kept && r.kept.photos) || 0}.`),
     el("p", { class: "hint" }, `Receipt ${r.id || ""}${r.utc ? " · " + r.utc : ""}`,
        r.path ? el("br") : null, r.path ? el("code", {}, r.path) : null),
