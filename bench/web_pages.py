@@ -330,6 +330,7 @@ def measure_variant(library: Path, reps: int, src: Path | None, paged: str,
         for who, p in (("biggest", biggest), ("typical", typical)):
             pid = p["id"]
             calls.update({f"person_{who}": f"/people/{pid}",
+                          f"person_{who}_brief": f"/people/{pid}?brief=true",
                           f"person_{who}_faces": f"/people/{pid}/faces?limit=60",
                           f"person_{who}_photos": f"/people/{pid}/photos?limit=24",
                           f"person_{who}_relations": f"/people/{pid}/relations?n=12"})
