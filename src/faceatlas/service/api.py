@@ -642,8 +642,13 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
 
     @app.get(PREFIX + "/photos/{photo_id}", tags=["media"], dependencies=[read],
              response_class=Response)
-    def photo(photo_id: int, request: Request) -> Response:
-        """A photo of the library (only under the --root folders)."""
+    def photo(photo_id: int, request: Request,
+              size: int | None = Query(None, ge=16, le=4096, description="At most this "
+                                       "many pixels on the longer side: a JPEG preview "
+                                       "(the file itself when it is no larger)")
+              ) -> Response:
+        """A photo of the library (only under the --root folders), or with `size` its
+        preview for a grid."""
         with host.library() as lib:
             rec = lib.store.get_image(photo_id)
         if rec is None:
@@ -652,7 +657,18 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         if not path.is_file():
             raise NotFoundError(f"photo {photo_id} is no longer on disk")
         tag = rec.content_hash or f"{rec.size}-{rec.mtime_ns}"
-        return cached(request, f'"{tag}"', lambda h: FileResponse(path, headers=h))
+        if size is None or rec.media != "photo":
+            return cached(request, f'"{tag}"', lambda h: FileResponse(path, headers=h))
+
+        def preview(h: dict[str, str]) -> Response:
+            from ..image import preview_jpeg, read_bytes
+
+            data = preview_jpeg(read_bytes(path), size, f"photo {photo_id}")
+            if data is None:
+                return FileResponse(path, headers=h)
+            return Response(data, media_type="image/jpeg", headers=h)
+
+        return cached(request, f'"{tag}-{size}"', preview)
 
     # -- jobs ------------------------------------------------------------------------------
     @app.post(PREFIX + "/index", tags=["jobs"], status_code=202)

@@ -72,9 +72,11 @@ export function thumbUrl(faceId) {
   return `${PREFIX}/faces/${encodeURIComponent(faceId)}/thumbnail`;
 }
 
-/** URL of a photo of the library. */
-export function photoUrl(photoId) {
-  return `${PREFIX}/photos/${encodeURIComponent(photoId)}`;
+/** URL of a photo of the library; with `size`, its JPEG preview (longer side at most
+ *  `size` pixels) for grids, never the full file of a 12 MP photo. */
+export function photoUrl(photoId, size) {
+  const url = `${PREFIX}/photos/${encodeURIComponent(photoId)}`;
+  return size ? `${url}?size=${encodeURIComponent(size)}` : url;
 }
 
 /** Log in with an API key: {name, scope}; sets the session cookie. */

@@ -9,6 +9,7 @@ import {
 
 const FACE_PAGE = 60;
 const PHOTO_PAGE = 24;
+const PREVIEW = 320;  // px on the longer side of a photo in the grid (2x its cell)
 const REMOVED = { images: "photos", decisions: "corrections", index_entries: "search index entries" };
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -325,7 +326,7 @@ async function photosPart(section, p, offset) {
     return el("li", {},
       el("a", { href: `#/photo/${ph.id}`, "data-testid": "person-photo", "data-photo-id": ph.id,
                 title: file },
-        el("img", { src: photoUrl(ph.id), alt: `${file}${when ? ", " + when : ""}`,
+        el("img", { src: photoUrl(ph.id, PREVIEW), alt: `${file}${when ? ", " + when : ""}`,
                     loading: "lazy", decoding: "async" }),
         when ? el("span", { class: "photo-date" }, when) : null));
   });
