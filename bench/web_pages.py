@@ -336,33 +336,46 @@ def summarize_loads(loads: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def api_calls(server: Server, reps: int, paths: dict[str, str]) -> dict[str, Any]:
-    """Each API call as a raw request with the key: time (after one warm-up call) and
-    answer size."""
-    out: dict[str, Any] = {}
+def api_calls(servers: dict[str, Server], reps: int, paths: dict[str, str]
+              ) -> dict[str, dict[str, Any]]:
+    """Each API call as a raw request with the key, on every server in turn (one
+    warm-up call each, then ``reps`` alternating rounds): time and answer size."""
+    out: dict[str, dict[str, Any]] = {label: {} for label in servers}
     for name, path in paths.items():
-        server.get(path)  # warm the service (imports, catalog pages)
-        runs = [server.get(path) for _ in range(reps)]
-        body = runs[-1][2]
-        item = {"path": path, "ms": stats([r[0] for r in runs]), "bytes": runs[-1][1]}
-        if isinstance(body, list):
-            item["items"] = len(body)
-        out[name] = item
+        runs: dict[str, list[tuple[float, int, Any]]] = {label: [] for label in servers}
+        for server in servers.values():
+            server.get(path)  # warm the service (imports, catalog pages)
+        for _ in range(reps):
+            for label, server in servers.items():
+                runs[label].append(server.get(path))
+        for label, rs in runs.items():
+            item: dict[str, Any] = {"path": path, "ms": stats([r[0] for r in rs]),
+                                    "bytes": rs[-1][1]}
+            if isinstance(rs[-1][2], list):
+                item["items"] = len(rs[-1][2])
+            out[label][name] = item
     return out
 
 
-def measure_variant(library: Path, reps: int, src: Path | None, paged: str,
-                    viewport: tuple[int, int], chromium: str,
-                    only: tuple[str, ...] = ("people", "person_biggest", "person_typical")
+def measure_library(library: Path, variants: dict[str, Path | None], reps: int, paged: str,
+                    viewport: tuple[int, int], chromium: str, only: tuple[str, ...]
                     ) -> dict[str, Any]:
-    """One server (the code under ``src``, else this checkout's), its API calls and the
-    pages in the browser (those named in ``only``)."""
+    """One server per variant (the code under its source folder, None: this checkout's)
+    over ``library``, all running at once; API calls, then the pages named in ``only``
+    in the browser, the variants taking turns in every repetition so that the machine's
+    load weighs on each alike."""
+    from contextlib import ExitStack
+
     from playwright.sync_api import sync_playwright
 
-    result: dict[str, Any] = {"src": str(src) if src else "this checkout",
-                              "load_average_before": [round(x, 2) for x in os.getloadavg()]}
-    with Server(library, [library.parent / "photos"], src) as server:
-        _, _, people = server.get("/people")
+    result: dict[str, Any] = {"load_average_before": [round(x, 2) for x in os.getloadavg()],
+                              "variants": {label: {"src": str(src) if src else "this checkout"}
+                                           for label, src in variants.items()}}
+    with ExitStack() as stack:
+        servers = {label: stack.enter_context(Server(library, [library.parent / "photos"], src))
+                   for label, src in variants.items()}
+        first = next(iter(servers.values()))
+        _, _, people = first.get("/people")
         counts = [p["faces"] for p in people]
         biggest = people[0]
         typical = people[len(people) // 2]  # the median face count (sorted by count)
@@ -378,46 +391,53 @@ def measure_variant(library: Path, reps: int, src: Path | None, paged: str,
                           f"person_{who}_faces": f"/people/{pid}/faces?limit=60",
                           f"person_{who}_photos": f"/people/{pid}/photos?limit=24",
                           f"person_{who}_relations": f"/people/{pid}/relations?n=12"})
-        _, _, photos = server.get(f"/people/{biggest['id']}/photos?limit=1")
+        _, _, photos = first.get(f"/people/{biggest['id']}/photos?limit=1")
         if photos and photos.get("photos"):  # a photo of the grid: the file vs its preview
             ph = photos["photos"][0]["id"]
             calls.update({"photo_original": f"/photos/{ph}",
                           "photo_preview_320": f"/photos/{ph}?size=320"})
-        result["api"] = api_calls(server, reps, calls)
-        _log(f"api: {json.dumps({k: v['ms'] for k, v in result['api'].items()})}")
+        for label, api in api_calls(servers, reps, calls).items():
+            result["variants"][label]["api"] = api
+            _log(f"{label} api: {json.dumps({k: v['ms'] for k, v in api.items()})}")
         pages = {"people": ("#/people", '[data-testid="person-card"]'),
                  "person_biggest": (f"#/person/{biggest['id']}", '[data-testid="face-tile"]'),
                  "person_typical": (f"#/person/{typical['id']}", '[data-testid="face-tile"]')}
         size = {"width": viewport[0], "height": viewport[1]}
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-            ctx = browser.new_context(viewport=size)
-            page = ctx.new_page()
-            page.goto(server.base + "/#/login")
-            page.get_by_test_id("api-key").fill(server.key)
-            page.get_by_test_id("login").click()
-            page.wait_for_selector('[data-testid="person-card"]', timeout=120_000)
-            state = ctx.storage_state()
-            ctx.close()
-            result["pages"] = {}
+            states = {}
+            for label, server in servers.items():
+                ctx = browser.new_context(viewport=size)
+                page = ctx.new_page()
+                page.goto(server.base + "/#/login")
+                page.get_by_test_id("api-key").fill(server.key)
+                page.get_by_test_id("login").click()
+                page.wait_for_selector('[data-testid="person-card"]', timeout=120_000)
+                states[label] = ctx.storage_state()
+                ctx.close()
             for name, (route, card) in pages.items():
                 if name not in only:
                     continue
-                cold, warm = [], []
+                loads: dict[str, dict[str, list[dict[str, Any]]]] = {
+                    label: {"cold": [], "warm": []} for label in servers}
                 for _ in range(reps):
-                    ctx = browser.new_context(storage_state=state, viewport=size)
-                    ctx.add_init_script("performance.setResourceTimingBufferSize(10000)")
-                    cold.append(load(ctx, server.base + "/" + route, card, settle=True))
-                    warm.append(load(ctx, server.base + "/" + route, card, settle=True))
-                    ctx.close()
-                result["pages"][name] = {"route": route, "cold": summarize_loads(cold),
-                                         "warm": summarize_loads(warm),
-                                         "runs": {"cold": cold, "warm": warm}}
-                for kind in ("cold", "warm"):
-                    r = result["pages"][name][kind]
-                    _log(f"{name} {kind}: fcp {r['fcp_ms']} grid {r['grid_loaded_ms']} "
-                         f"bytes {r['bytes_total']} thumbs 200/304/cache "
-                         f"{r['thumbnails_200']}/{r['thumbnails_304']}/{r['thumbnails_cache']}")
+                    for label, server in servers.items():
+                        ctx = browser.new_context(storage_state=states[label], viewport=size)
+                        ctx.add_init_script("performance.setResourceTimingBufferSize(10000)")
+                        url = server.base + "/" + route
+                        loads[label]["cold"].append(load(ctx, url, card, settle=True))
+                        loads[label]["warm"].append(load(ctx, url, card, settle=True))
+                        ctx.close()
+                for label, runs in loads.items():
+                    entry = {"route": route, "cold": summarize_loads(runs["cold"]),
+                             "warm": summarize_loads(runs["warm"]), "runs": runs}
+                    result["variants"][label].setdefault("pages", {})[name] = entry
+                    for kind in ("cold", "warm"):
+                        r = entry[kind]
+                        _log(f"{label} {name} {kind}: fcp {r['fcp_ms']} grid "
+                             f"{r['grid_loaded_ms']} bytes {r['bytes_total']} thumbs "
+                             f"200/304/cache {r['thumbnails_200']}/{r['thumbnails_304']}/"
+                             f"{r['thumbnails_cache']}")
             browser.close()
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     return result
@@ -426,29 +446,30 @@ def measure_variant(library: Path, reps: int, src: Path | None, paged: str,
 def measure(library: Path, reps: int, out: Path, paged: str = "/people?limit=60",
             variants: dict[str, Path | None] | None = None,
             viewport: tuple[int, int] = (1280, 800)) -> dict[str, Any]:
-    """Serve ``library``, log in through the app, load the pages, once per variant (label:
-    source folder, None for this checkout); see the module doc."""
+    """Serve ``library`` (and the phone-size library beside it, when built) once per
+    variant (label: source folder, None for this checkout), log in through the app and
+    load the pages; see the module doc."""
     chromium = os.environ.get("FACEATLAS_CHROMIUM") or shutil.which("chromium")
     if not chromium:
         raise SystemExit("Debian's chromium is needed (apt-get install chromium)")
+    variants = variants or {"after": None}
     build_file = library.parent / "build.json"
     phone_file = library.parent / "phone" / "build.json"
     result: dict[str, Any] = {
-        "phone_library": json.loads(phone_file.read_text()) if phone_file.is_file() else {},
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
                    f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB",
         "library": json.loads(build_file.read_text()) if build_file.is_file() else {},
-        "reps": reps, "viewport": list(viewport), "variants": {}}
-    for label, src in (variants or {"after": None}).items():
-        _log(f"variant {label} ({src or 'this checkout'})")
-        result["variants"][label] = measure_variant(library, reps, src, paged, viewport,
-                                                    chromium)
-        phone = library.parent / "phone" / "library"
-        if phone.is_dir():  # the person page over 12 MP photos
-            _log(f"variant {label}, phone-size photos")
-            result["variants"][label]["phone"] = measure_variant(
-                phone, reps, src, paged, viewport, chromium, only=("person_biggest",))
+        "phone_library": json.loads(phone_file.read_text()) if phone_file.is_file() else {},
+        "reps": reps, "viewport": list(viewport)}
+    _log(f"measure {list(variants)} on {library}")
+    result["main"] = measure_library(library, variants, reps, paged, viewport, chromium,
+                                     ("people", "person_biggest", "person_typical"))
+    phone = library.parent / "phone" / "library"
+    if phone.is_dir():  # the person page over 12 MP photos
+        _log(f"measure {list(variants)} on {phone}")
+        result["phone"] = measure_library(phone, variants, reps, paged, viewport, chromium,
+                                          ("person_biggest",))
     out.write_text(json.dumps(result, indent=2))
     _log(f"results in {out}")
     return result
