@@ -44,9 +44,10 @@ def test_runtime_dependencies_are_the_ones_used() -> None:
     assert set(meta["optional-dependencies"]) >= {"plots", "scann", "dlib", "dev", "server"}
     imports = _imports()
     assert "sklearn" not in imports
-    # the REST service's packages (the server extra) only in the service
+    # the REST service's packages (the server extra) only in the service and the web app
+    # it serves
     for server_module in ("pydantic", "fastapi", "starlette"):
-        assert all(f.startswith("service/") for f in imports.get(server_module, ())), \
+        assert all(f.startswith(("service/", "web/")) for f in imports.get(server_module, ())), \
             imports[server_module]
     # optional packages are imported only where the feature needing them lives
     assert imports["matplotlib"] <= {"relations/render.py", "evaluation/plots.py"}

@@ -49,6 +49,9 @@ def test_login_sets_a_secure_cookie_without_the_key(svc: Service) -> None:
     pid = web.get("/api/v1/people").json()[0]["id"]
     assert web.patch(f"/api/v1/people/{pid}", json={"name": "Zed"}, headers=CSRF) \
         .json()["name"] == "Zed"
+    # audited under the key's name, as a bearer call would be
+    log = svc.call("GET", "/audit", "admin").json()
+    assert ("write", f"PATCH /api/v1/people/{pid}") in [(e["actor"], e["action"]) for e in log]
     # the scope of the key holds: a write key cannot forget
     assert web.delete(f"/api/v1/people/{pid}?dry_run=true", headers=CSRF).status_code == 403
     # a bearer key still works alongside, and says so
@@ -193,3 +196,31 @@ def test_the_app_is_served_at_the_root(svc: Service) -> None:
                                   path.read_text(encoding="utf-8"))]
     # XML namespace names (SVG) are identifiers, never fetched
     assert [u for u in urls if not u[1].startswith("http://www.w3.org/")] == []
+
+
+def test_photo_previews_are_small_cached_jpegs(svc: Service) -> None:
+    import io
+
+    from PIL import Image
+
+    pid = svc.call("GET", "/people", "read").json()[0]["id"]
+    photo = svc.call("GET", f"/people/{pid}/photos", "read").json()["photos"][0]
+    full = svc.call("GET", f"/photos/{photo['id']}", "read")
+    assert full.status_code == 200
+    small = svc.call("GET", f"/photos/{photo['id']}?size=64", "read")
+    assert small.status_code == 200 and small.headers["content-type"] == "image/jpeg"
+    with Image.open(io.BytesIO(small.content)) as img:
+        assert max(img.size) == 64
+        with Image.open(io.BytesIO(full.content)) as orig:
+            w, h = orig.size
+        assert abs(img.size[0] / img.size[1] - w / h) < 0.05  # the photo's shape
+    assert len(small.content) < len(full.content)
+    etag = small.headers["etag"]
+    assert etag != full.headers["etag"] and "max-age" in small.headers["cache-control"]
+    again = svc.call("GET", f"/photos/{photo['id']}?size=64", "read",
+                     headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    big = svc.call("GET", f"/photos/{photo['id']}?size=4096", "read")
+    with Image.open(io.BytesIO(big.content)) as img:
+        assert img.size == (w, h)  # never enlarged
+    assert svc.call("GET", f"/photos/{photo['id']}?size=8", "read").status_code == 422

@@ -313,35 +313,6 @@ def decode_image(data: bytes, label: str = "image", scale: float = 1.0,
     return DecodedImage(bgr, reduced, size, notes, data if reduced != 1.0 else b"", label)
 
 
-#: Formats every browser shows as they are.
-BROWSER_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP"})
-
-
-def preview_jpeg(data: bytes, max_side: int, label: str = "image",
-                 quality: int = 85) -> bytes | None:
-    """The image as a JPEG for a browser's grid: upright, its longer side at most
-    ``max_side`` pixels; None when the file is no larger already and in a format browsers
-    show (send the file itself). A JPEG is decoded at a reduced DCT scale, so a 12 MP
-    photo costs a fraction of a full decode. Raises :class:`ImageError` as
-    :func:`decode_image` does."""
-    _, fmt = sniff(data[:HEAD_BYTES], label)
-    try:
-        with _capture([]), Image.open(io.BytesIO(data)) as img:
-            longer = max(img.size)
-    except Exception:  # decode_image below says what is wrong (or reads it: RAW, HEIF)
-        longer = 0
-    if 0 < longer <= max_side and fmt in BROWSER_FORMATS:
-        return None
-    decoded = decode_image(data, label, scale=min(1.0, max_side / longer) if longer else 1.0)
-    if max(decoded.size) <= max_side and fmt in BROWSER_FORMATS:
-        return None
-    small = Image.fromarray(np.ascontiguousarray(decoded.bgr[:, :, ::-1]))
-    small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    small.save(out, "JPEG", quality=quality, optimize=True)
-    return out.getvalue()
-
-
 class UnsupportedImageError(ImageError):
     """A recognised image format this installation cannot read (e.g. HEIC without
     pillow-heif, camera RAW without rawpy)."""
@@ -486,3 +457,27 @@ def _label(source: object) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
     return f"<{type(source).__name__}>"
+
+
+def preview_jpeg(data: bytes, max_side: int, label: str = "image", quality: int = 82) -> bytes:
+    """An upright JPEG of the image whose longer side is at most ``max_side`` pixels (a
+    smaller image keeps its size): a JPEG is decoded at the smallest DCT scale that still
+    covers ``max_side``, then shrunk with area averaging. Errors as :func:`decode_image`."""
+    import cv2
+
+    scale = 1.0
+    try:
+        with Image.open(io.BytesIO(data)) as head:
+            scale = min(1.0, max_side / max(head.size))
+    except Exception:  # not a format Pillow opens by itself (RAW, HEIC): full decode
+        pass
+    bgr = decode_image(data, label, scale=scale).bgr
+    h, w = bgr.shape[:2]
+    factor = max_side / max(h, w)
+    if factor < 1.0:
+        bgr = cv2.resize(bgr, (max(1, round(w * factor)), max(1, round(h * factor))),
+                         interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ImageError(f"{label}: could not encode a preview")
+    return bytes(buf.tobytes())

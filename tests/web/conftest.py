@@ -6,6 +6,13 @@ a downloaded browser; ``FACEATLAS_CHROMIUM`` overrides the path). Without chromi
 tests skip, or fail under ``CI=true``. Screenshots go to ``$FACEATLAS_ARTIFACTS`` or
 ``build/test-artifacts/``.
 
+The library is shared by every browser test and changed by them (test files run in
+alphabetical order): tests create the people they change (``served.api`` splits faces
+off, names people) rather than rely on what earlier tests left. ``test_people_pages.py``
+leaves: the person of impostor_2.jpg named "Grace Hopper" (and empty people "Grace Two",
+"Grace Three"), the face of person_b_1.jpg marked not-a-face and the face of
+person_b_2.jpg forgotten; every photo and the other faces stay as indexed.
+
 Fixtures: ``served`` (:class:`Served`: url, key, folders, ``api()`` with the admin key),
 ``browser`` (session), ``page`` (a fresh logged-in page per test), ``anon_page`` (a fresh
 page, not logged in), ``shot`` (save a screenshot)."""

@@ -124,7 +124,7 @@ def test_name_split_move_merge(page: Any, served: Served,
     page.get_by_test_id("split-name").fill("Grace Two")
     shot(page, "split-dialog")
     page.get_by_test_id("confirm-split").click()
-    page.locator('[data-testid="face-tile"][data-face-id="%d"]' % face).wait_for(state="detached")
+    page.locator(f'[data-testid="face-tile"][data-face-id="{face}"]').wait_for(state="detached")
     [new] = [p for p in served.people() if p["name"] == "Grace Two"]
     assert new["faces"] == 1 and served.api("GET", f"/people/{pid}")["faces"] == before - 1
     # move it back, choosing the target by id
@@ -202,3 +202,27 @@ def test_not_a_face_then_forget_a_person(page: Any, served: Served,
         html = page.locator("main").inner_html()
         assert f'data-person-id="{doomed}"' not in html
         assert f'data-face-id="{doomed_face}"' not in html
+
+
+def test_a_read_key_browses_without_changing_anything(anon_page: Any, served: Served,
+                                                      shot: Callable[[Any, str], Path]
+                                                      ) -> None:
+    key = served.api("POST", "/keys", {"name": "web-reader", "scope": "read"})["key"]
+    pid = served.people(all=False)[0]["id"]
+    page = anon_page
+    page.goto(f"/#/person/{pid}")  # not logged in: login first, then back to this person
+    page.wait_for_url(re.compile(r"#/login\?next="))
+    page.get_by_test_id("api-key").fill(key)
+    page.get_by_test_id("login").click()
+    page.wait_for_url(re.compile(rf"#/person/{pid}$"))
+    page.locator(f'[data-testid="person-hero"][data-person-id="{pid}"]').wait_for()
+    page.get_by_test_id("face-tile").first.wait_for()
+    for control in ("person-name", "save-name", "hide-person", "merge-person"):
+        assert page.get_by_test_id(control).is_disabled(), control
+    assert page.get_by_test_id("forget").count() == 0  # forgetting needs an admin key
+    assert page.get_by_test_id("move-faces").count() == 0
+    shot(page, "read-only")
+    # revoking the key ends the session: the next call lands on the login page
+    served.api("DELETE", "/keys/web-reader")
+    page.goto("/#/people")
+    page.wait_for_url(re.compile(r"#/login"))

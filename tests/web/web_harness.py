@@ -81,7 +81,7 @@ def cli(*args: str) -> str:
 def new_page(browser: Any, served: Served, width: int = 1280, height: int = 860) -> Any:
     context = browser.new_context(base_url=served.url,
                                   viewport={"width": width, "height": height})
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)  # a loaded 2-core machine
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -643,12 +643,10 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
     @app.get(PREFIX + "/photos/{photo_id}", tags=["media"], dependencies=[read],
              response_class=Response)
     def photo(photo_id: int, request: Request,
-              size: int | None = Query(None, ge=16, le=4096, description="At most this "
-                                       "many pixels on the longer side: a JPEG preview "
-                                       "(the file itself when it is no larger)")
-              ) -> Response:
-        """A photo of the library (only under the --root folders), or with `size` its
-        preview for a grid."""
+              size: int | None = Query(None, ge=32, le=4096, description="A JPEG preview "
+                                       "whose longer side is at most this many pixels "
+                                       "(photos only), instead of the file.")) -> Response:
+        """A photo of the library (only under the --root folders), or its preview."""
         with host.library() as lib:
             rec = lib.store.get_image(photo_id)
         if rec is None:
@@ -657,16 +655,17 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
         if not path.is_file():
             raise NotFoundError(f"photo {photo_id} is no longer on disk")
         tag = rec.content_hash or f"{rec.size}-{rec.mtime_ns}"
-        if size is None or rec.media != "photo":
+        if size is None:
             return cached(request, f'"{tag}"', lambda h: FileResponse(path, headers=h))
+        if rec.media != "photo":
+            raise NotFoundError(f"item {photo_id} is a {rec.media}: no preview (leave out "
+                                "'size' for the file)")
 
-        def preview(h: dict[str, str]) -> Response:
-            from ..image import preview_jpeg, read_bytes
+        def preview(headers: dict[str, str]) -> Response:
+            from ..image import preview_jpeg
 
-            data = preview_jpeg(read_bytes(path), size, f"photo {photo_id}")
-            if data is None:
-                return FileResponse(path, headers=h)
-            return Response(data, media_type="image/jpeg", headers=h)
+            data = preview_jpeg(path.read_bytes(), size, f"photo {photo_id}")
+            return Response(data, media_type="image/jpeg", headers=headers)
 
         return cached(request, f'"{tag}-{size}"', preview)
 

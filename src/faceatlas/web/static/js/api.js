@@ -72,8 +72,10 @@ export function thumbUrl(faceId) {
   return `${PREFIX}/faces/${encodeURIComponent(faceId)}/thumbnail`;
 }
 
-/** URL of a photo of the library; with `size`, its JPEG preview (longer side at most
- *  `size` pixels) for grids, never the full file of a 12 MP photo. */
+/**
+ * URL of a photo of the library; with `size`, of a JPEG preview whose longer side is at
+ * most `size` pixels (photos only, not videos).
+ */
 export function photoUrl(photoId, size) {
   const url = `${PREFIX}/photos/${encodeURIComponent(photoId)}`;
   return size ? `${url}?size=${encodeURIComponent(size)}` : url;

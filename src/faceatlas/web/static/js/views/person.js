@@ -9,7 +9,7 @@ import {
 
 const FACE_PAGE = 60;
 const PHOTO_PAGE = 24;
-const PREVIEW = 320;  // px on the longer side of a photo in the grid (2x its cell)
+const PREVIEW = 360; // px, the longer side of the photo previews (2x the tile size)
 const REMOVED = { images: "photos", decisions: "corrections", index_entries: "search index entries" };
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -326,8 +326,10 @@ async function photosPart(section, p, offset) {
     return el("li", {},
       el("a", { href: `#/photo/${ph.id}`, "data-testid": "person-photo", "data-photo-id": ph.id,
                 title: file },
-        el("img", { src: photoUrl(ph.id, PREVIEW), alt: `${file}${when ? ", " + when : ""}`,
-                    loading: "lazy", decoding: "async" }),
+        ph.media === "photo"
+          ? el("img", { src: photoUrl(ph.id, PREVIEW), alt: `${file}${when ? ", " + when : ""}`,
+                        loading: "lazy", decoding: "async" })
+          : faceThumb(ph.faces[0], `${file} (${ph.media})`, "thumb"),
         when ? el("span", { class: "photo-date" }, when) : null));
   });
   const stats = document.querySelector('[data-testid="person-stats"]');
