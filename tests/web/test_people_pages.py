@@ -110,6 +110,8 @@ def test_name_split_move_merge(page: Any, served: Served,
     assert before >= 2
     # name the person
     open_person(page, pid)
+    src = page.get_by_test_id("person-photo").first.locator("img").get_attribute("src")
+    assert re.search(r"/api/v1/photos/\d+\?size=\d+$", src)  # a preview, not the file
     page.get_by_test_id("person-name").fill("Grace Hopper")
     page.get_by_test_id("save-name").click()
     page.locator("h1", has_text="Grace Hopper").wait_for()
