@@ -395,7 +395,7 @@ def measure_library(library: Path, variants: dict[str, Path | None], reps: int, 
         if photos and photos.get("photos"):  # a photo of the grid: the file vs its preview
             ph = photos["photos"][0]["id"]
             calls.update({"photo_original": f"/photos/{ph}",
-                          "photo_preview_320": f"/photos/{ph}?size=320"})
+                          "photo_preview_360": f"/photos/{ph}?size=360"})
         for label, api in api_calls(servers, reps, calls).items():
             result["variants"][label]["api"] = api
             _log(f"{label} api: {json.dumps({k: v['ms'] for k, v in api.items()})}")
