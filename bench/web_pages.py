@@ -11,17 +11,24 @@ and runs ``faceatlas cluster`` (default ``--min-faces 2``). A rerun skips what i
 (``index`` skips unchanged files, ``cluster`` is incremental). The counts go to
 ``CACHE/build.json``.
 
-``--measure`` starts ``faceatlas serve`` on 127.0.0.1 and a free port over that library,
-creates an admin key, logs in through the app with Playwright driving Debian's chromium,
-and loads ``#/people`` and ``#/person/ID`` (the biggest person and a typical one, the
-median face count) cold (a new browser context: empty cache) and warm (the same context,
-second visit), ``--reps`` times each. From the browser's Performance API: first-paint and
-first-contentful-paint, the time until the grid is loaded (every visible thumbnail
-``<img>`` complete), the bytes transferred (``transferSize`` of the navigation and every
-resource) and, on warm loads, the thumbnail requests answered 304 vs 200 (from the
-server's responses as Playwright sees them). Baselines in the same run: the raw API call
-``GET /api/v1/people`` unpaged (what a client had before pagination) vs paged. Results
-go to ``--out`` (JSON).
+``--build`` also makes a second, small library of 24 phone-size (12 MP) photos beside it
+(``CACHE/phone``): LFW's 250 px photos hide what a photo grid costs.
+
+``--measure`` starts one ``faceatlas serve`` per ``--variant LABEL[=SRC]`` (the code of a
+``src/`` folder, e.g. ``git archive COMMIT src``; none: this checkout) on 127.0.0.1 and
+free ports over that library, all at once, each with an admin key; logs in through the
+app with Playwright driving Debian's chromium; and loads ``#/people`` and
+``#/person/ID`` (the biggest person and a typical one, the median face count) cold (a
+new browser context: empty cache) and warm (the same context, second visit), ``--reps``
+times each, the variants taking turns in every repetition. From the browser's
+Performance API: first-paint and first-contentful-paint, the time until the grid is
+loaded (cards there and every visible ``<img>`` complete, polled each animation frame),
+the bytes transferred (``transferSize`` of the navigation and every resource), and how
+each thumbnail and app file was answered (body, 304 headers only, or no request: from
+the cache). The raw API calls behind the pages are timed too, among them the baseline
+``GET /api/v1/people`` unpaged (what a client had before pagination) vs paged, and a
+12 MP photo vs its preview. Results go to ``--out`` (JSON); docs/benchmarks.md, "Web
+app", has the figures.
 """
 
 from __future__ import annotations
