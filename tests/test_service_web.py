@@ -139,6 +139,13 @@ def test_people_pages_have_totals(svc: Service) -> None:
     assert rest == rows[1:2]
     assert svc.call("GET", f"/people?offset={total}", "read").json() == []
     assert svc.call("GET", "/people?limit=0", "read").status_code == 422
+    # a name filter, counted as such
+    pid = rows[-1]["id"]
+    svc.call("PATCH", f"/people/{pid}", "write", json={"name": "Ada Lovelace"})
+    found = svc.call("GET", "/people?q=LOVE&limit=5", "read")
+    assert [r["id"] for r in found.json()] == [pid] and found.headers["X-Total-Count"] == "1"
+    assert [r["id"] for r in svc.call("GET", f"/people?q=%23{pid}", "read").json()] == [pid]
+    assert svc.call("GET", "/people?q=nobody-has-this", "read").json() == []
     # hidden people leave the list and the total, unless all=true
     svc.call("PATCH", f"/people/{rows[0]['id']}", "write", json={"hidden": True})
     shown = svc.call("GET", "/people?limit=50", "read")
@@ -224,3 +231,38 @@ def test_photo_previews_are_small_cached_jpegs(svc: Service) -> None:
     with Image.open(io.BytesIO(big.content)) as img:
         assert img.size == (w, h)  # never enlarged
     assert svc.call("GET", f"/photos/{photo['id']}?size=8", "read").status_code == 422
+
+
+def test_person_relations(svc: Service) -> None:
+    people = svc.call("GET", "/people", "read").json()
+    a = next(p for p in people if p["name"] == "Person A")["id"]
+    b = next(p for p in people if p["name"] == "Person B")["id"]
+    # the faces of group.jpg are nobody's yet: each to its best candidate (A and B)
+    for row in svc.call("GET", "/people/unassigned", "read").json()["faces"]:
+        assert row["candidate"] in (a, b)
+        svc.call("POST", f"/faces/{row['face_id']}/move", "write", json={"to": row["candidate"]})
+    rel = svc.call("GET", f"/people/{a}/relations", "read").json()
+    top = svc.call("GET", f"/relations/top?person=%23{a}&n=12", "read").json()
+    assert [c["person"] for c in rel["companions"]] == [c["person"] for c in top["companions"]]
+    assert rel["companions"], "group.jpg shows Person A with someone"
+    for c in rel["companions"]:
+        assert c["representative_face"] == svc.call(
+            "GET", f"/people/{c['person']}?brief=true", "read").json()["representative_face"]
+    timeline = svc.call("GET", f"/relations/timeline?person=%23{a}", "read").json()
+    assert rel["timeline"] == timeline["months"]
+    # a hidden companion is left out; a hidden person still sees their own page's data
+    other = rel["companions"][0]["person"]
+    svc.call("PATCH", f"/people/{other}", "write", json={"hidden": True})
+    assert other not in [c["person"] for c in svc.call(
+        "GET", f"/people/{a}/relations", "read").json()["companions"]]
+    svc.call("PATCH", f"/people/{a}", "write", json={"hidden": True})
+    assert svc.call("GET", f"/people/{a}/relations", "read").json()["timeline"]
+    # a person in no photo: empty, not an error
+    face = svc.call("GET", f"/people/{a}", "read").json()["face_ids"][0]
+    new = svc.call("POST", f"/people/{a}/split", "write",
+                   json={"faces": [face], "name": "Solo"}).json()["new_person"]["id"]
+    svc.call("POST", f"/faces/{face}/move", "write", json={"to": a})
+    empty = svc.call("GET", f"/people/{new}/relations", "read")
+    assert empty.status_code == 200
+    assert empty.json() == {"person": new, "companions": [], "timeline": []}
+    assert svc.call("GET", "/people/99999/relations", "read").status_code == 404

@@ -55,9 +55,15 @@ def open_person(page: Any, pid: int) -> None:
     page.get_by_test_id("face-tile").first.wait_for()
 
 
-def select_faces(page: Any, faces: list[int]) -> None:
+def select_faces(page: Any, faces: list[int], keyboard: bool = False) -> None:
     for f in faces:
-        page.locator(f'[data-testid="face-tile"][data-face-id="{f}"] input').check()
+        box = page.locator(f'[data-testid="face-tile"][data-face-id="{f}"] input')
+        if keyboard:  # focus the checkbox and press Space, as a keyboard user does
+            box.focus()
+            page.keyboard.press("Space")
+            assert box.is_checked()
+        else:
+            box.check()
 
 
 def card_ids(page: Any) -> list[int]:
@@ -129,6 +135,14 @@ def test_name_split_move_merge(page: Any, served: Served,
     page.locator(f'[data-testid="face-tile"][data-face-id="{face}"]').wait_for(state="detached")
     [new] = [p for p in served.people() if p["name"] == "Grace Two"]
     assert new["faces"] == 1 and served.api("GET", f"/people/{pid}")["faces"] == before - 1
+    # find them by name on the people page
+    page.goto("/#/people")
+    page.get_by_test_id("people-search").fill("grace")
+    page.wait_for_url(re.compile(r"q=grace"))
+    page.locator(".subtitle", has_text="for “grace”").wait_for()
+    assert card_ids(page) == [p["id"] for p in served.people(all=False)
+                              if "grace" in (p["name"] or "").lower()]
+    shot(page, "search")
     # move it back, choosing the target by id
     open_person(page, new["id"])
     select_faces(page, [face])
@@ -160,7 +174,7 @@ def test_not_a_face_then_forget_a_person(page: Any, served: Served,
     before = served.api("GET", f"/people/{pid}")["faces"]
     # mark one detection "not a face": it leaves the person and the library
     open_person(page, pid)
-    select_faces(page, [not_face])
+    select_faces(page, [not_face], keyboard=True)
     page.get_by_test_id("not-face").click()
     page.get_by_test_id("confirm-not-face").click()
     page.locator(f'[data-testid="face-tile"][data-face-id="{not_face}"]') \

@@ -197,10 +197,16 @@ def undo_not_faces(library: Library, records: Sequence[int], engine: FaceEngine
 
 
 def people_page(library: Library, include_hidden: bool = False, limit: int | None = None,
-                offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+                offset: int = 0, query: str | None = None
+                ) -> tuple[list[dict[str, Any]], int]:
     """One page of :func:`list_people` (most faces first) and the number of people in
-    the whole list."""
+    the whole list; ``query`` keeps the people whose name contains it (any case) or
+    whose label it is (``#12``, ``person #12``)."""
     rows = list_people(library, include_hidden)
+    if query and query.strip():
+        q = query.strip().casefold()
+        rows = [r for r in rows if q in (r["name"] or "").casefold()
+                or q in (f"#{r['id']}", str(r["label"]).casefold())]
     end = None if limit is None else offset + limit
     return rows[offset:end], len(rows)
 

@@ -453,14 +453,17 @@ def create_app(config: ServiceConfig, host: LibraryHost | None = None) -> FastAP
                all: bool = Query(False, description="Include hidden people."),
                limit: int | None = Query(None, ge=1, le=10_000, description="At most this "
                                          "many people (default: all)."),
-               offset: int = Query(0, ge=0, description="Skip this many first.")
+               offset: int = Query(0, ge=0, description="Skip this many first."),
+               q: str | None = Query(None, max_length=200, description="Only the people "
+                                     "whose name contains this (any case), or `#ID`.")
                ) -> list[dict[str, Any]]:
         """People, most faces first (`faceatlas people --json`); `limit`/`offset` give one
-        page of that list, and the header `X-Total-Count` the length of the whole list."""
+        page of that list (`q` filters it by name), and the header `X-Total-Count` the
+        length of the whole (filtered) list."""
         from ..app import people as uc
 
         with host.library() as lib:
-            rows, total = uc.people_page(lib, all, limit, offset)
+            rows, total = uc.people_page(lib, all, limit, offset, q)
         response.headers["X-Total-Count"] = str(total)
         return rows
 

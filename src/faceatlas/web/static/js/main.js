@@ -51,6 +51,7 @@ async function render() {
     }
   }
   root.replaceChildren();
+  window.scrollTo(0, 0);
   root.setAttribute("aria-busy", "true");
   root.dataset.view = view;
   try {
