@@ -387,3 +387,35 @@ def test_unassigned_lists_faces_with_their_candidate(lib: Lib, tmp_path: Path) -
     assert (tmp_path / "u.png").exists()
     lib.run("people", "move", str(face), "--to", str(pa))
     assert lib.run("people", "unassigned")["faces"] == []  # type: ignore[index]
+
+
+def test_listing_everyone_reads_the_catalog_once_not_per_person(lib: Lib) -> None:
+    """`list_people` gives every person the entry `summarize` gives them (user-fixed faces
+    first as the representative, hidden people only on request, a named person without
+    faces kept, an unnamed one left out), without reading faces person by person."""
+    from faceatlas.cluster import people as ops
+
+    (pb,) = lib.people_of("B")
+    (pc,) = lib.people_of("C")
+    moved = lib.faces["B"][0]
+    lib.run("people", "move", str(moved), "--to", str(pc))   # C: one user-fixed face
+    lib.run("people", "hide", str(pb))
+    store = lib.store()
+    try:
+        store.create_person("Nobody yet")
+        store.create_person(None)
+        every = [ops.summarize(store, p) for p in store.people()]
+        expected = sorted((s for s in every if s.faces or s.name), key=lambda s: (-s.faces, s.id))
+        calls: list[int] = []
+        per_person = store.person_faces
+        store.person_faces = lambda pid: calls.append(pid) or per_person(pid)  # type: ignore[method-assign]
+        listed = ops.list_people(store, include_hidden=True)
+        visible = ops.list_people(store)
+    finally:
+        store.close()
+    assert calls == []
+    assert listed == expected and len(listed) == 4
+    assert [s.faces for s in listed] == [6, 5, 5, 0] and listed[-1].name == "Nobody yet"
+    c = next(s for s in listed if s.id == pc)
+    assert c.representative_face == moved and c.fixed_faces == 1
+    assert visible == [s for s in listed if s.id != pb]

@@ -72,11 +72,17 @@ def resolve_person(store: CatalogStore, ref: str | int) -> Person:
     return person
 
 
+def _rank(assigned_by: str | None, quality: float, face_id: int) -> tuple[bool, float, int]:
+    """How well a face stands for its person (higher is better): user-fixed first, then
+    the best quality, then the oldest face."""
+    return assigned_by == "user", quality, -face_id
+
+
 def representative(faces: Sequence[FaceRecord]) -> FaceRecord | None:
     """The face that stands for a person: the best quality, user-fixed first."""
     if not faces:
         return None
-    return max(faces, key=lambda f: (f.assigned_by == "user", f.quality, -f.id))
+    return max(faces, key=lambda f: _rank(f.assigned_by, f.quality, f.id))
 
 
 def summarize(store: CatalogStore, person: Person) -> PersonSummary:
@@ -90,10 +96,23 @@ def summarize(store: CatalogStore, person: Person) -> PersonSummary:
 
 def list_people(store: CatalogStore, include_hidden: bool = False) -> list[PersonSummary]:
     """People with at least one face (or a name), most faces first; hidden ones only
-    with ``include_hidden``."""
-    out = [summarize(store, p) for p in store.people()
-           if include_hidden or not p.hidden]
-    out = [s for s in out if s.faces or s.name]
+    with ``include_hidden``. Two reads whatever the number of people (the same entries as
+    :func:`summarize` of each)."""
+    rows: dict[int, list[tuple[int, float, str | None]]] = {}
+    for pid, fid, quality, by in store.person_face_rows():
+        rows.setdefault(pid, []).append((fid, quality, by))
+    out = []
+    for p in store.people():
+        if p.hidden and not include_hidden:
+            continue
+        faces = rows.get(p.id, [])
+        if not faces and not p.name:
+            continue
+        rep = max(faces, key=lambda r: _rank(r[2], r[1], r[0]), default=None)
+        out.append(PersonSummary(id=p.id, name=p.name, faces=len(faces),
+                                 representative_face=rep[0] if rep else None,
+                                 hidden=p.hidden,
+                                 fixed_faces=sum(r[2] == "user" for r in faces)))
     return sorted(out, key=lambda s: (-s.faces, s.id))
 
 

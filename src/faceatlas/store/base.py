@@ -450,6 +450,10 @@ class CatalogStore(Protocol):
         face linked to a person, ordered by image (hidden people only with
         ``include_hidden``): what the relation graph is built from, in one read."""
 
+    def person_face_rows(self) -> list[tuple[int, int, float, AssignedBy | None]]:
+        """``(person id, face id, quality, assigned_by)`` of every face linked to a
+        person, by person then face id: what listing every person needs, in one read."""
+
     # -- decisions ---------------------------------------------------------------------
     def record_decision(self, kind: str, face_id: int | None = None,
                         person_id: int | None = None,

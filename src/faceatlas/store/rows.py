@@ -7,7 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from .base import ApiKey, CatalogState, Decision, ImageInfo, ImageRecord, NotFace, Person
+from .base import (
+    ApiKey,
+    AssignedBy,
+    CatalogState,
+    Decision,
+    ImageInfo,
+    ImageRecord,
+    NotFace,
+    Person,
+)
 
 IMAGE_COLS = ("id, path, folder, album, content_hash, size, mtime_ns, width, height, taken_at, "
               "taken_at_source, gps_lat, gps_lon, status, error, face_count, indexed_at, media, "
@@ -96,6 +105,11 @@ class StoreRows:
                 f"WHERE f.person_id IS NOT NULL{hidden} ORDER BY f.image_id, f.person_id"):
             yield (int(r[0]), int(r[1]), r[2], int(r[3]), r[4],
                    None if r[5] is None else int(r[5]))
+
+    def person_face_rows(self) -> list[tuple[int, int, float, AssignedBy | None]]:
+        return [(int(p), int(f), float(q), by) for p, f, q, by in self._query(
+            "SELECT person_id, id, quality, assigned_by FROM faces "
+            "WHERE person_id IS NOT NULL ORDER BY person_id, id")]
 
     def decisions(self) -> list[Decision]:
         return [Decision(**dict(zip(self._DECISION_COLS.split(", "), r, strict=True)))
