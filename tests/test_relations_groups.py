@@ -299,3 +299,27 @@ def test_incremental_updates_follow_the_catalog(library: Library) -> None:
     shown = CatalogOccurrences(library.store, include_hidden=True)
     assert RelationGraph.from_occurrences(shown.occurrences()) == rg
     library.store.update_person(p["Cid"], hidden=False)
+
+
+def test_service_graph_is_kept_until_people_or_photos_change(lib: Path) -> None:
+    """The library's relation graph is built once and reused, and rebuilt when a person
+    changes or a photo's file time (its date when it has no EXIF date) changes."""
+    from faceatlas.app import relations as rel
+    from faceatlas.library import Library as Catalog
+
+    with Catalog.open(lib, create=False) as opened:
+        first = rel.from_library(opened)
+        assert rel.from_library(opened) is first
+        person = opened.store.people()[0]
+        opened.store.update_person(person.id, name="Renamed")
+        second = rel.from_library(opened)
+        assert second is not first and "Renamed" in second[0].person_names().values()
+        assert rel.from_library(opened) is second
+        img = next(opened.store.iter_images())
+        info = ImageInfo(path=img.path, folder=img.folder, album=img.album,
+                         content_hash=img.content_hash, size=img.size,
+                         mtime_ns=img.mtime_ns + 86_400 * 10**9, width=img.width,
+                         height=img.height, taken_at=img.taken_at,
+                         taken_at_source=img.taken_at_source, status=img.status)
+        opened.store.relocate_image(img.id, info)
+        assert rel.from_library(opened) is not second

@@ -404,3 +404,13 @@ def test_person_occurrences_in_one_read(store: CatalogStore) -> None:
     store.update_person(bea.id, hidden=True)
     assert [r[1] for r in store.person_occurrences()] == [ada.id, ada.id]
     assert len(list(store.person_occurrences(include_hidden=True))) == 3
+
+
+def test_images_stamp_follows_photos(store: CatalogStore) -> None:
+    empty = store.images_stamp()
+    a = store.save_image(_info("/p/a.jpg", "a"), [_face(1)])
+    added = store.images_stamp()
+    assert added != empty and store.images_stamp() == added
+    moved = _info("/p/moved.jpg", "a")
+    store.relocate_image(a.image_id, ImageInfo(**{**moved.__dict__, "mtime_ns": 5 * 10**15}))
+    assert store.images_stamp() != added

@@ -143,7 +143,7 @@ def neighbourhood(library: Library, person: str | int, n: int = 12) -> dict[str,
     from ..relations.render import select_people
 
     store = library.store
-    source, rg = rel.from_store(store)
+    source, rg = rel.from_library(library)
     pid = rel.resolve(source, person)
     if pid not in rg:
         p = store.get_person(pid)

@@ -257,7 +257,7 @@ def person_relations(library: Library, person: PersonRef, n: int = 12) -> dict[s
     from . import relations as rel
 
     p = ops.resolve_person(library.store, person)
-    source, rg = rel.from_store(library.store, include_hidden=True)
+    source, rg = rel.from_library(library, include_hidden=True)
     try:
         top = rel.top(source, rg, p.id, 10_000)
         months = rel.timeline(source, rg, p.id)["months"]

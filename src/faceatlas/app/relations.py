@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..relations.errors import RelationsError
 
 if TYPE_CHECKING:
+    from ..library import Library
     from ..relations import Occurrence, OccurrenceSource, RelationGraph
     from ..store import CatalogStore
 
@@ -54,6 +55,17 @@ def from_store(store: CatalogStore, include_hidden: bool = False, exact_dates: b
 
     source = CatalogOccurrences(store, include_hidden, exact_dates)
     return source, RelationGraph.from_occurrences(source.occurrences())
+
+
+def from_library(library: Library, include_hidden: bool = False, exact_dates: bool = False
+                 ) -> tuple[OccurrenceSource, RelationGraph]:
+    """:func:`from_store` of an open library, kept while the catalog stays the same (its
+    people and faces: generation and revision counters; its photos and their dates:
+    :meth:`~faceatlas.store.CatalogStore.images_stamp`), so that a long-lived process
+    (the service) does not rebuild the graph of the whole library on every call."""
+    stamp = (library.store.catalog_state(), library.store.images_stamp())
+    return library.memo(("relations", include_hidden, exact_dates), stamp,
+                        lambda: from_store(library.store, include_hidden, exact_dates))
 
 
 def resolve(source: OccurrenceSource, text: str | int) -> int:

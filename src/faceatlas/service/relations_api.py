@@ -21,7 +21,7 @@ def add_relations(app: FastAPI, host: LibraryHost, read: Any) -> None:
     def query(fn: Callable[..., dict[str, Any]], *args: Any, exact_dates: bool = False
               ) -> dict[str, Any]:
         with host.library() as lib:
-            return fn(*uc.from_store(lib.store, exact_dates=exact_dates), *args)
+            return fn(*uc.from_library(lib, exact_dates=exact_dates), *args)
 
     @app.get(PREFIX + "/top", tags=["relations"], dependencies=[read])
     def top(person: str = Query(..., description="Name or #ID."),

@@ -450,6 +450,12 @@ class CatalogStore(Protocol):
         face linked to a person, ordered by image (hidden people only with
         ``include_hidden``): what the relation graph is built from, in one read."""
 
+    def images_stamp(self) -> tuple[int, ...]:
+        """A cheap fingerprint of the images table (count, highest id, sum of the file
+        times in ms, last indexing time as a number): it changes when a photo is added,
+        removed, re-indexed, moved or touched, which the catalog's generation and revision
+        counters do not follow. Caches of data built on photo dates add it to their key."""
+
     def person_face_rows(self) -> list[tuple[int, int, float, AssignedBy | None]]:
         """``(person id, face id, quality, assigned_by)`` of every face linked to a
         person, by person then face id: what listing every person needs, in one read."""

@@ -106,6 +106,12 @@ class StoreRows:
             yield (int(r[0]), int(r[1]), r[2], int(r[3]), r[4],
                    None if r[5] is None else int(r[5]))
 
+    def images_stamp(self) -> tuple[int, ...]:
+        n, top, ms, at = self._query(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(mtime_ns / 1000000), 0), "
+            "COALESCE(MAX(indexed_at), '') FROM images")[0]
+        return int(n), int(top), int(ms), hash(str(at))
+
     def person_face_rows(self) -> list[tuple[int, int, float, AssignedBy | None]]:
         return [(int(p), int(f), float(q), by) for p, f, q, by in self._query(
             "SELECT person_id, id, quality, assigned_by FROM faces "
