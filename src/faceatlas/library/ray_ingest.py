@@ -16,8 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import FaceAtlasError
-from ..extras import require
+from ..ray_session import ray_session
 from .analysis import EngineSettings, FileResult, analyze_file
 
 
@@ -38,28 +37,18 @@ class _Analyzer:
                 for path, force in items]
 
 
-def _ray() -> Any:
-    return require("ray", "index --ray")
-
-
 def ray_results(queue: deque[tuple[str, bool]], settings: EngineSettings,
                 known_hashes: frozenset[str], workers: int, address: str,
                 batch: int = 8) -> Iterator[FileResult]:
     """Analyse the ``(path, force)`` items of ``queue`` (which the caller may extend while
     iterating) on ``workers`` Ray actors, ``batch`` files per call (a call costs a few
     milliseconds of Ray overhead); yields results as they complete."""
-    ray = _ray()
-    started = False
-    if not ray.is_initialized():
-        try:
-            if address == "local":
-                ray.init(num_cpus=max(1, workers), include_dashboard=False,
-                         log_to_driver=False, configure_logging=False)
-            else:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, ValueError, RuntimeError) as exc:
-            raise FaceAtlasError(f"cannot start or reach Ray at {address!r}: {exc}") from None
-        started = True
+    with ray_session(address, workers, "index --ray") as ray:
+        yield from _run(ray, queue, settings, known_hashes, workers, batch)
+
+
+def _run(ray: Any, queue: deque[tuple[str, bool]], settings: EngineSettings,
+         known_hashes: frozenset[str], workers: int, batch: int) -> Iterator[FileResult]:
     actor_class = ray.remote(num_cpus=1)(_Analyzer)
     actors = [actor_class.remote(settings, known_hashes) for _ in range(max(1, workers))]
     pending: dict[Any, Any] = {}  # object ref -> actor
@@ -78,5 +67,3 @@ def ray_results(queue: deque[tuple[str, bool]], settings: EngineSettings,
     finally:
         for actor in actors:
             ray.kill(actor)
-        if started:
-            ray.shutdown()
