@@ -146,3 +146,16 @@ def test_cluster_command_sharded_gives_the_same_people(
         assert {k: v for k, v in a.items() if k not in ("seconds", "graph")} == \
             {k: v for k, v in b.items() if k not in ("seconds", "graph")}
         assert _people(roots[0], urls[0]) == _people(roots[1], urls[1])
+
+
+def test_cluster_command_on_ray_gives_the_same_people(
+        faces: tuple[np.ndarray, np.ndarray, np.ndarray], tmp_path: Path) -> None:
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'faceatlas[ray]')")
+    x, quality, photos = faces
+    roots = [tmp_path / "memory", tmp_path / "ray"]
+    for root in roots:
+        _fill(root, None, x, quality, photos, range(0, 240))
+    a = _cluster(roots[0], None)
+    b = _cluster(roots[1], None, "--ray", "local", "--shard-size", "61")
+    assert b["graph"] == "sharded" and a["people"] == b["people"]
+    assert _people(roots[0], None) == _people(roots[1], None)
