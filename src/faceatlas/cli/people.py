@@ -49,7 +49,7 @@ def cluster(
     shard_size: int | None = typer.Option(
         None, "--shard-size", min=1, help="Build the neighbour graph in shards of N faces "
         "(exact, bounded memory; at most 20000). Default: in memory, in shards of 20000 "
-        "above 2,000,000 faces."),
+        "above 10,000,000 faces."),
     ray: str | None = typer.Option(
         None, "--ray", help="Search the shards as Ray tasks: 'local' starts Ray here, "
         "'auto' or HOST:PORT joins a cluster (pip install 'faceatlas[ray]')."),

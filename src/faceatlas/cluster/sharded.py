@@ -1,15 +1,22 @@
 """The kNN graph of a catalog too big for one machine's memory, built in shards.
 
-The faces of one model are cut into shards of consecutive ids (``shard_size`` vectors,
-read from the catalog with :meth:`CatalogStore.embeddings`). For each block of query
-faces, every base shard is searched exactly (faiss ``IndexFlatIP``) and the per-shard
-top-``k`` lists are merged: the union of exact per-shard top-``k`` lists holds the
-global top-``k``, so the sharded graph equals the single-machine exact graph
-(:func:`faceatlas.cluster.graph.neighbours` below its exact limit) whatever the shard
-size. At most one query block and one base shard are in memory per worker; the blocks
-are independent, so ``map_fn`` may spread them over processes or a Ray cluster (each
-task then opens the catalog itself, e.g. the shared PostgreSQL store: pass ``load`` that
-does). Cost: (n / shard_size) shard reads per query block, n^2 dot products in all.
+Two uses of one idea (exact per-shard top-k lists, merged: the union of exact
+per-shard top-``k`` lists holds the global top-``k``, so the result equals the
+single-machine exact search whatever the shard size):
+
+* :class:`ShardedSearch` is what ``faceatlas cluster --shard-size N`` / ``--ray``
+  clusters with (automatically above :data:`SHARD_ABOVE` faces): every neighbour
+  search of :func:`~faceatlas.cluster.cluster_faces` cuts its queries into blocks and
+  its base into shards; no faiss index holds more than one shard, and the blocks are
+  independent tasks (the builtin ``map``, or Ray tasks with :func:`ray_map`). The
+  clustering process still holds the vectors (512 B a face at 128-d).
+* :func:`sharded_knn` builds the whole graph of a model's faces from the catalog, one
+  query block and one base shard in memory per worker (``load`` reads vectors by face
+  id with :meth:`CatalogStore.embeddings`; a task on another machine opens the shared
+  PostgreSQL store itself).
+
+Cost: n^2 dot products in all (measured: ~2.4 x 10^8 face pairs per core-second at
+128-d, bench/cluster_sharded.py).
 """
 
 from __future__ import annotations
@@ -151,9 +158,11 @@ def sharded_knn(face_ids: np.ndarray, load: Loader, k: int, shard_size: int,
 
 
 #: Above this many faces ``faceatlas cluster`` builds its neighbour lists in shards by
-#: default: 2M faces of 128-d are 1 GB of vectors, and the in-memory search adds two
-#: copies of them (the graph's rows and the faiss index) to the catalog's own.
-SHARD_ABOVE = 2_000_000
+#: default: 10M faces of 128-d are 5 GB of vectors, and the in-memory search adds two
+#: copies of them (the graph's rows and the faiss index), ~15 GB in all; the exact
+#: sharded graph of 10M faces costs ~115 core-hours (docs/benchmarks.md, "Sharded
+#: kNN"), i.e. a Ray cluster's work (``cluster --ray``).
+SHARD_ABOVE = 10_000_000
 
 
 def ray_map(ray: Any) -> Callable[..., list[tuple[np.ndarray, np.ndarray]]]:
