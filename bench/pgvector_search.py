@@ -13,6 +13,11 @@ merges its figures into ``--out`` (the synthetic data is the same for the same -
 
     python3 bench/pgvector_search.py --n 1000000 --engines faiss --ef 100,200,400 --out r.json
     python3 bench/pgvector_search.py --n 1000000 --engines halfvec --ef 100,200,400 --out r.json
+    python3 bench/pgvector_search.py --n 1000000 --engines embedded --out r.json
+
+``embedded`` is faceatlas' own vector index at its defaults (``FaissIndex(kind="auto")``:
+ScaNN above 50,000 faces), ``faiss`` a faiss HNSW graph at pgvector's settings (M 16,
+ef_construction 64), the like-for-like graph comparison.
 
 Queries are measured at every ``--ef`` value (``ef_search`` / ``efSearch``) on the same
 built index: recall falls as n grows at a fixed ef, so larger catalogs need a larger one.
@@ -52,6 +57,32 @@ def pct(ms: list[float]) -> dict[str, float]:
             "p99_ms": round(float(np.percentile(a, 99)), 3)}
 
 
+def embedded(x: np.ndarray, labels: np.ndarray, queries: np.ndarray, k: int
+             ) -> dict[str, object]:
+    """faceatlas' own index as a library uses it: ``FaissIndex(kind="auto")`` at its
+    defaults (ScaNN above 50,000 faces where installed); build = add + the ScaNN layer
+    (built by ``save``); bytes per face = the saved file."""
+    from faceatlas.search import FaissIndex
+
+    index = FaissIndex(x.shape[1])
+    with tempfile.TemporaryDirectory(prefix="fa-bench-emb-") as tmp:
+        t = time.perf_counter()
+        index.add(np.arange(len(x), dtype=np.int64), x)
+        index.save(Path(tmp) / "index.faiss")
+        build = time.perf_counter() - t
+        size = (Path(tmp) / "index.faiss").stat().st_size
+    ms, found, sims = [], [], []
+    for q in queries:
+        t = time.perf_counter()
+        s, i = index.search(x[q:q + 1], k)
+        ms.append((time.perf_counter() - t) * 1e3)
+        found.append(i[0])
+        sims.append(s[0])
+    return {"kind": index.kind, "build_s": round(build, 1),
+            "bytes_per_face": round(size / len(x)), **pct(ms),
+            "identity_recall": round(identity_recall(found, sims, queries, labels), 4)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
@@ -60,13 +91,13 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=50)
     ap.add_argument("--ef", default="100", help="comma-separated ef_search values")
     ap.add_argument("--engines", default="faiss,vector,halfvec",
-                    help="comma-separated subset of faiss, vector, halfvec")
+                    help="comma-separated subset of faiss, vector, halfvec, embedded")
     ap.add_argument("--maintenance-work-mem", default="2GB")
     ap.add_argument("--out", type=Path, help="JSON file to merge the results into")
     args = ap.parse_args()
     efs = [int(e) for e in args.ef.split(",")]
     engines = args.engines.split(",")
-    unknown = set(engines) - {"faiss", "vector", "halfvec"}
+    unknown = set(engines) - {"faiss", "vector", "halfvec", "embedded"}
     if unknown:
         ap.error(f"unknown engines: {sorted(unknown)}")
     import pgserver
@@ -127,6 +158,10 @@ def main() -> None:
         print(json.dumps(res), flush=True)
         save()
         del hnsw
+    if "embedded" in engines:
+        out["embedded"] = embedded(x, labels, queries, args.k)
+        print(json.dumps(out["embedded"]), flush=True)
+        save()
     kinds = [k for k in ("vector", "halfvec") if k in engines]
     if not kinds:
         return
