@@ -93,6 +93,10 @@ def main() -> None:
     ap.add_argument("--engines", default="faiss,vector,halfvec",
                     help="comma-separated subset of faiss, vector, halfvec, embedded")
     ap.add_argument("--maintenance-work-mem", default="2GB")
+    ap.add_argument("--shared-buffers", help="PostgreSQL shared_buffers (e.g. 2GB; set "
+                    "with ALTER SYSTEM and a restart); default: the server's (128MB)")
+    ap.add_argument("--label", default="", help="suffix of the result keys (pgvector_KIND"
+                    "LABEL), to keep runs with other settings apart")
     ap.add_argument("--out", type=Path, help="JSON file to merge the results into")
     args = ap.parse_args()
     efs = [int(e) for e in args.ef.split(",")]
@@ -168,6 +172,11 @@ def main() -> None:
 
     server = pgserver.get_server(tempfile.mkdtemp(prefix="fa-bench-pg-"), cleanup_mode="delete")
     try:
+        if args.shared_buffers:
+            from pgserver._commands import pg_ctl
+
+            server.psql(f"ALTER SYSTEM SET shared_buffers = '{args.shared_buffers}'")
+            pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user)
         conn = psycopg.connect(server.get_uri(), autocommit=True)
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         register_vector(conn)
@@ -210,7 +219,8 @@ def main() -> None:
                 res["search"][str(ef)] = {  # type: ignore[index]
                     **pct(ms), "identity_recall": round(identity_recall(found, sims, queries,
                                                                         labels), 4)}
-            out[f"pgvector_{kind}"] = res
+            res["shared_buffers"] = conn.execute("SHOW shared_buffers").fetchone()[0]
+            out[f"pgvector_{kind}{args.label}"] = res
             print(json.dumps(res), flush=True)
             save()
             conn.execute("DROP TABLE emb")
