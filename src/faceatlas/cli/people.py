@@ -52,7 +52,7 @@ def cluster(
         "above 10,000,000 faces."),
     ray: str | None = typer.Option(
         None, "--ray", help="Search the shards as Ray tasks: 'local' starts Ray here, "
-        "'auto' or HOST:PORT joins a cluster (pip install 'faceatlas[ray]')."),
+        "'auto' or HOST:PORT joins a cluster (needs the ray extra)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Group unassigned faces into people (incremental; --full to redo automatic ones)."""
