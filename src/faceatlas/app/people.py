@@ -18,15 +18,19 @@ PersonRef = str | int
 
 
 def cluster(library: Library, *, model: str | None = None, full: bool = False,
-            strictness: float | None = None, min_faces: int = 2) -> dict[str, Any]:
-    """Group unassigned faces into people (``full``: redo every automatic assignment)."""
+            strictness: float | None = None, min_faces: int = 2,
+            shard_size: int | None = None, ray: str | None = None) -> dict[str, Any]:
+    """Group unassigned faces into people (``full``: redo every automatic assignment);
+    ``shard_size`` / ``ray``: build the neighbour lists in shards, on a Ray cluster
+    (:func:`faceatlas.cluster.sharded.choose_search`)."""
     from ..cluster import ClusterParams
     from ..cluster.catalog import cluster_catalog
     from ..cluster.params import DEFAULT_STRICTNESS
 
     params = ClusterParams.from_strictness(
         DEFAULT_STRICTNESS if strictness is None else strictness, min_size=min_faces)
-    return cluster_catalog(library.store, model=model, full=full, params=params).to_dict()
+    return cluster_catalog(library.store, model=model, full=full, params=params,
+                           shard_size=shard_size, ray=ray).to_dict()
 
 
 def list_people(library: Library, include_hidden: bool = False) -> list[dict[str, Any]]:

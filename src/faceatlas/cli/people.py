@@ -46,6 +46,13 @@ def cluster(
                                           "whose embeddings to cluster (name or id; "
                                           "default: the only one in the library)."),
     old_model: str | None = typer.Option(None, "--model", hidden=True),
+    shard_size: int | None = typer.Option(
+        None, "--shard-size", min=1, help="Build the neighbour graph in shards of N faces "
+        "(exact, bounded memory; at most 20000). Default: in memory, in shards of 20000 "
+        "above 10,000,000 faces."),
+    ray: str | None = typer.Option(
+        None, "--ray", help="Search the shards as Ray tasks: 'local' starts Ray here, "
+        "'auto' or HOST:PORT joins a cluster (needs the ray extra)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Group unassigned faces into people (incremental; --full to redo automatic ones)."""
@@ -56,7 +63,8 @@ def cluster(
 
         with err_console.status("clustering faces..."):
             r = _with_library(library, lambda lib: uc.cluster(
-                lib, model=model, full=full, strictness=strictness, min_faces=min_faces))
+                lib, model=model, full=full, strictness=strictness, min_faces=min_faces,
+                shard_size=shard_size, ray=ray))
         if as_json:
             print_json(r)
             return

@@ -26,7 +26,8 @@ from ..errors import FaceAtlasError, ModelMismatchError
 from ..store import CatalogError, CatalogStore, StaleCatalogError
 from ..types import model_name
 from .constraints import Constraints
-from .core import cluster_faces
+from .core import Clustering, cluster_faces
+from .graph import KnnSearch, memory_search
 from .params import ClusterParams
 
 #: Decision kinds that put a face into a person (they cancel an earlier rejection).
@@ -48,6 +49,7 @@ class ClusterRun:
     new_people: list[int] = field(default_factory=list)
     people: int = 0
     seconds: float = 0.0
+    graph: str = "memory"       # how the neighbour lists were built: memory or sharded
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -162,17 +164,24 @@ CLUSTER_ATTEMPTS = 5
 
 
 def cluster_catalog(store: CatalogStore, *, model: str | None = None, full: bool = False,
-                    params: ClusterParams | None = None) -> ClusterRun:
+                    params: ClusterParams | None = None, shard_size: int | None = None,
+                    ray: str | None = None, workers: int | None = None) -> ClusterRun:
     """Cluster the catalog's faces of one model and store the automatic assignments.
 
     The result is applied in one transaction that first checks the catalog state
     (:meth:`~faceatlas.store.CatalogStore.apply_clustering`): when a correction, an
     erasure or another run landed since the faces were read, nothing is written and the
     work is redone on the new state (at most :data:`CLUSTER_ATTEMPTS` times), so a
-    user's correction made meanwhile is never overwritten."""
+    user's correction made meanwhile is never overwritten.
+
+    ``shard_size`` / ``ray``: how the neighbour lists are built
+    (:func:`~faceatlas.cluster.sharded.choose_search`): in one in-memory index, or in
+    shards of ``shard_size`` faces (automatically above
+    :data:`~faceatlas.cluster.sharded.SHARD_ABOVE` faces), as Ray tasks with ``ray``
+    (``local``: a Ray instance of ``workers`` CPUs on this machine)."""
     for _ in range(CLUSTER_ATTEMPTS):
         try:
-            return _cluster_once(store, model, full, params)
+            return _cluster_once(store, model, full, params, shard_size, ray, workers)
         except StaleCatalogError:
             continue
     raise CatalogError(f"the catalog kept changing while clustering ({CLUSTER_ATTEMPTS} "
@@ -180,18 +189,15 @@ def cluster_catalog(store: CatalogStore, *, model: str | None = None, full: bool
 
 
 def _cluster_once(store: CatalogStore, model: str | None, full: bool,
-                  params: ClusterParams | None) -> ClusterRun:
+                  params: ClusterParams | None, shard_size: int | None,
+                  ray: str | None, workers: int | None) -> ClusterRun:
+    from .sharded import choose_search
+
     state = store.catalog_state()
     cf = catalog_faces(store, model)
+    with choose_search(len(cf.face_ids), shard_size, ray, workers) as search:
+        result = _cluster_rows(store, cf, full, params, search)
     face_ids, people, fixed = cf.face_ids, cf.people, cf.fixed
-    row_of = cf.rows()
-    not_person = [(row_of[f], p) for f, p in sorted(rejections(store)) if f in row_of]
-    first_new = max([p.id for p in store.people()], default=0) + 1
-    constraints = Constraints(cannot_link=differ_constraints(cf, differing_people(store)),
-                              not_person=not_person)
-    result = cluster_faces(cf.vectors, quality=cf.quality, photos=cf.photos, people=people,
-                           fixed=fixed, constraints=constraints,
-                           params=params, full=full, first_new_id=first_new)
     labels = np.array([int(v) for v in result.labels], np.int64)
     moves: dict[int, list[int]] = defaultdict(list)
     for row in np.flatnonzero((labels != people) & ~fixed).tolist():
@@ -204,4 +210,17 @@ def _cluster_once(store: CatalogStore, model: str | None, full: bool,
                       changed=sum(len(v) for v in moves.values()),
                       new_people=sorted(real_id.values()),
                       people=len(np.unique(labels[labels >= 0])),
-                      seconds=float(result.stats.get("seconds", 0.0)))
+                      seconds=float(result.stats.get("seconds", 0.0)),
+                      graph="memory" if search is memory_search else "sharded")
+
+
+def _cluster_rows(store: CatalogStore, cf: CatalogFaces, full: bool,
+                  params: ClusterParams | None, search: KnnSearch) -> Clustering:
+    row_of = cf.rows()
+    not_person = [(row_of[f], p) for f, p in sorted(rejections(store)) if f in row_of]
+    first_new = max([p.id for p in store.people()], default=0) + 1
+    constraints = Constraints(cannot_link=differ_constraints(cf, differing_people(store)),
+                              not_person=not_person)
+    return cluster_faces(cf.vectors, quality=cf.quality, photos=cf.photos, people=cf.people,
+                         fixed=cf.fixed, constraints=constraints, params=params, full=full,
+                         first_new_id=first_new, search=search)

@@ -57,7 +57,7 @@ from .constraints import (
     compatible,
     forbidden_people,
 )
-from .graph import adaptive_keep, edge_list, knn, neighbours
+from .graph import KnnSearch, adaptive_keep, drop_self, edge_list, memory_search
 from .params import ClusterParams
 
 
@@ -155,7 +155,8 @@ def cluster_faces(embeddings: np.ndarray, *, quality: np.ndarray | None = None,
                   photos: np.ndarray | None = None, people: np.ndarray | None = None,
                   fixed: np.ndarray | None = None, constraints: Constraints | None = None,
                   params: ClusterParams | None = None, full: bool = False,
-                  first_new_id: int | None = None) -> Clustering:
+                  first_new_id: int | None = None,
+                  search: KnnSearch | None = None) -> Clustering:
     """Cluster faces into people (see the module docstring for the algorithm).
 
     Args:
@@ -169,6 +170,10 @@ def cluster_faces(embeddings: np.ndarray, *, quality: np.ndarray | None = None,
         full: re-cluster every automatically assigned face instead of only adding the
             unassigned ones to the existing people.
         first_new_id: id of the first new person (default: one past the largest id seen).
+        search: how the k nearest faces are found (default
+            :func:`~faceatlas.cluster.graph.memory_search`, one in-memory faiss index;
+            :class:`~faceatlas.cluster.sharded.ShardedSearch` builds the same exact
+            lists in shards, on several processes or a Ray cluster).
     """
     start = time.perf_counter()
     x = np.ascontiguousarray(embeddings, dtype=np.float32)
@@ -197,17 +202,18 @@ def cluster_faces(embeddings: np.ndarray, *, quality: np.ndarray | None = None,
 
     graph_nodes = np.flatnonzero(good)
     sources = graph_nodes if full else np.flatnonzero(good & (anchors < 0))
-    ea, eb, _, hood = _edges(x, graph_nodes, sources, params)
+    search = search or memory_search
+    ea, eb, _, hood = _edges(x, graph_nodes, sources, params, search)
     stats["edges"] = len(ea)
     merges, blocked = _agglomerate(groups, ea, eb, params.link_sim,
                                    params.link_relief)
     stats.update(merges=merges, blocked_by_constraints=blocked)
-    stats["absorbed"] = _absorb(groups, hood, params, x, graph_nodes)
+    stats["absorbed"] = _absorb(groups, hood, params, x, graph_nodes, search)
 
     labels = np.full(n, -1, dtype=np.int64)
     new_people = _name_groups(groups, graph_nodes, people, params, labels, next_id)
     stats["attached_low_quality"] = _attach(groups, x, graph_nodes, np.flatnonzero(~good),
-                                            labels, params)
+                                            labels, params, search)
     stats["unassigned"] = int((labels < 0).sum())
     stats["people"] = len(np.unique(labels[labels >= 0]))
     stats["seconds"] = round(time.perf_counter() - start, 3)
@@ -323,7 +329,8 @@ class _Hood:
 
 
 def _edges(x: np.ndarray, graph_nodes: np.ndarray, sources: np.ndarray,
-           params: ClusterParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, _Hood]:
+           params: ClusterParams, search: KnnSearch
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, _Hood]:
     """Graph edges with an end in ``sources``, sorted from most to least similar, and
     the kNN lists of the sources (for :func:`_absorb`)."""
     empty = np.empty(0, dtype=np.int64)
@@ -332,10 +339,9 @@ def _edges(x: np.ndarray, graph_nodes: np.ndarray, sources: np.ndarray,
                                                 np.empty((0, 1), np.int64))
     local = np.full(len(x), -1, dtype=np.int64)
     local[graph_nodes] = np.arange(len(graph_nodes))
-    sub = x[graph_nodes]
     src = local[sources]
     k = min(params.k, len(graph_nodes) - 1)
-    sims, idx = neighbours(sub, src, k)
+    sims, idx = drop_self(*search(x, graph_nodes, graph_nodes[src], k + 1), src, k)
     rows = [src]
     if len(src) < len(graph_nodes):
         # the neighbourhoods' own kNN lists, for mutual support (same as a full run)
@@ -344,7 +350,7 @@ def _edges(x: np.ndarray, graph_nodes: np.ndarray, sources: np.ndarray,
         around = np.unique(idx[idx >= 0])
         around = around[~seen[around]]
         if len(around):
-            s2, i2 = neighbours(sub, around, k)
+            s2, i2 = drop_self(*search(x, graph_nodes, graph_nodes[around], k + 1), around, k)
             sims, idx = np.vstack([sims, s2]), np.vstack([idx, i2])
             rows.append(around)
     nodes = np.concatenate(rows)
@@ -358,7 +364,7 @@ def _edges(x: np.ndarray, graph_nodes: np.ndarray, sources: np.ndarray,
 
 
 def _absorb(groups: _Groups, hood: _Hood, params: ClusterParams, x: np.ndarray,
-            graph_nodes: np.ndarray) -> int:
+            graph_nodes: np.ndarray, search: KnnSearch) -> int:
     """Neighbour-consensus pass after the agglomeration. A small group (at most
     ``absorb_max_size`` faces) joins another group G when
 
@@ -418,7 +424,7 @@ def _absorb(groups: _Groups, hood: _Hood, params: ClusterParams, x: np.ndarray,
             elif params.absorb_depth > 1 and not any(
                     g != best for g in top):
                 deep.append((share, r, best, [int(hood.nodes[row]) for row in rows]))
-    candidates += _deeper(groups, x, graph_nodes, deep, hood.idx.shape[1], params)
+    candidates += _deeper(groups, x, graph_nodes, deep, hood.idx.shape[1], params, search)
     absorbed = 0
     for _neg, r, target in sorted(candidates):
         ra, rb = groups.find(r), groups.find(target)
@@ -433,7 +439,7 @@ def _absorb(groups: _Groups, hood: _Hood, params: ClusterParams, x: np.ndarray,
 
 def _deeper(groups: _Groups, x: np.ndarray, graph_nodes: np.ndarray,
             deep: list[tuple[float, int, int, list[int]]], k: int,
-            params: ClusterParams) -> list[tuple[float, int, int]]:
+            params: ClusterParams, search: KnnSearch) -> list[tuple[float, int, int]]:
     """The gap test of :func:`_absorb` for groups whose k neighbours all lay in the
     target group: search ``absorb_depth * k`` neighbours to find the most similar face
     of anyone else (or a lower bound past which there is none)."""
@@ -441,7 +447,7 @@ def _deeper(groups: _Groups, x: np.ndarray, graph_nodes: np.ndarray,
         return []
     faces = np.array([f for *_, fs in deep for f in fs], dtype=np.int64)
     depth = min(params.absorb_depth * k + 1, len(graph_nodes))
-    sims, idx = knn(x[graph_nodes], x[faces], depth)
+    sims, idx = search(x, graph_nodes, faces, depth)
     row = 0
     out = []
     for share, r, best, fs in deep:
@@ -504,13 +510,13 @@ def _name_groups(groups: _Groups, graph_nodes: np.ndarray, previous: np.ndarray,
 
 
 def _attach(groups: _Groups, x: np.ndarray, graph_nodes: np.ndarray, low: np.ndarray,
-            labels: np.ndarray, params: ClusterParams) -> int:
+            labels: np.ndarray, params: ClusterParams, search: KnnSearch) -> int:
     """Let low-quality faces join a person when confidently close; returns how many."""
     assigned = graph_nodes[labels[graph_nodes] >= 0]
     if len(low) == 0 or len(assigned) == 0:
         return 0
     k = min(params.k, len(assigned))
-    sims, idx = knn(x[assigned], x[low], k)
+    sims, idx = search(x, assigned, low, k)
     choices: list[tuple[float, int, int]] = []
     for row, face in enumerate(low.tolist()):
         roots = {groups.find(int(assigned[j])) for j in idx[row] if j >= 0}

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import faiss
 import numpy as np
@@ -65,12 +66,30 @@ def neighbours(vectors: np.ndarray, nodes: np.ndarray, k: int) -> tuple[np.ndarr
     """The ``k`` nearest other rows of ``vectors`` for each row index in ``nodes``
     (the node itself, and exact duplicates of it under its own index, are dropped)."""
     sims, idx = knn(vectors, vectors[nodes], k + 1)
+    return drop_self(sims, idx, nodes, k)
+
+
+def drop_self(sims: np.ndarray, idx: np.ndarray, nodes: np.ndarray, k: int
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` of the ``k + 1`` neighbours (``sims``, ``idx``, best first) of each node:
+    the node itself is dropped where found, else the last (weakest) slot."""
     own = idx == nodes[:, None]
-    # drop the node itself where found, else the last (weakest) slot
     drop = np.where(own.any(axis=1), own.argmax(axis=1), k)
     keep = np.ones_like(own)
     keep[np.arange(len(nodes)), drop] = False
     return sims[keep].reshape(len(nodes), k), idx[keep].reshape(len(nodes), k)
+
+
+#: How clustering searches: ``search(x, base, queries, k)`` returns the top-``k``
+#: (similarities, positions in ``base``) of the rows ``queries`` of ``x`` among the rows
+#: ``base`` of ``x``, each (len(queries), k), best first, as :func:`knn` does.
+KnnSearch = Callable[[np.ndarray, np.ndarray, np.ndarray, int], tuple[np.ndarray, np.ndarray]]
+
+
+def memory_search(x: np.ndarray, base: np.ndarray, queries: np.ndarray, k: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The single-machine :data:`KnnSearch`: one faiss index of all of ``x[base]``."""
+    return knn(x[base], x[queries], k)
 
 
 def adaptive_keep(sims: np.ndarray, params: ClusterParams) -> np.ndarray:

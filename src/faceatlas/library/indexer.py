@@ -22,7 +22,8 @@ One run:
 **Videos** (when ``videos`` is on, the default) are found by content like photos and
 analysed after the photos, one at a time in this process (the frames of one video are
 what the cores work on), each with its own progress display: their faces are tracks
-(:mod:`.videos`). An undecodable video is one error of the run, which goes on.
+(:mod:`.videos`); with ``ray`` they are analysed in the Ray actors instead, one video
+per call, along with the photos. An undecodable video is one error of the run, which goes on.
 
 Every file met is accounted for: ``files_seen`` is the sum of new, changed, moved,
 unchanged, errors, skipped (by reason, :data:`~faceatlas.library.scan.SKIP_REASONS`: not
@@ -220,17 +221,22 @@ class Indexer:
                 self._error(path, message, summary)
             self._video_paths = []
             images = [f.path for f in todo if self._is_image(f.path, summary)]
+            if self.ray is not None:  # the Ray actors analyse the videos too
+                images += self._video_paths
             results = self._results(images, frozenset(known - {""}))
             shown = self.progress(results, len(images), "indexing") \
                 if self.progress and images else results
             try:
                 for res in shown:
                     self._commit(res, summary)
+                    if res.media == "video":
+                        _count_video(res, summary)
             finally:
                 close = getattr(results, "close", None)
                 if close is not None:
                     close()
-            self._index_videos(frozenset(known - {""}), summary)
+            if self.ray is None:
+                self._index_videos(frozenset(known - {""}), summary)
             self._delete_missing(summary)
         except KeyboardInterrupt:
             summary.interrupted = True
@@ -279,10 +285,7 @@ class Indexer:
                 self._queue.pop()
                 res = analyze_video(engine, path, known, True, self.video_interval, wrap)
                 self._commit(res, summary)
-            if res.analyzed and res.error is None:
-                summary.videos += 1
-                summary.tracks += len(res.faces)
-                summary.video_frames += res.frames[0]
+            _count_video(res, summary)
 
     def _skip(self, path: str, reason: str, detail: str, summary: IndexSummary) -> None:
         stored = self._existing.get(path)
@@ -301,7 +304,9 @@ class Indexer:
         if self.ray is not None:
             from .ray_ingest import ray_results
 
-            yield from ray_results(self._queue, self.settings, known, self.workers, self.ray)
+            yield from ray_results(self._queue, self.settings, known, self.workers, self.ray,
+                                   videos=frozenset(self._video_paths),
+                                   video_interval=self.video_interval)
             return
         if self._analyze is not None:  # analysed elsewhere (the service's worker pool)
             while self._queue:
@@ -440,6 +445,14 @@ class Indexer:
         if gone:
             self.library.vectors.remove(self.store.delete_images(gone))
             summary.deleted += len(gone)
+
+
+def _count_video(res: FileResult, summary: IndexSummary) -> None:
+    """Count an analysed video (and its tracks and frames) in the summary."""
+    if res.analyzed and res.error is None:
+        summary.videos += 1
+        summary.tracks += len(res.faces)
+        summary.video_frames += res.frames[0]
 
 
 def _frame_wrap(progress: Progress, label: str) -> FrameWrap:
