@@ -303,6 +303,29 @@ def test_postgres_nearest_filters_in_sql(pg_url: str) -> None:
         assert store.nearest("unknown", _vec(1), k=3)[0].size == 0
 
 
+def test_pgvector_ef_search_grows_with_the_catalog(monkeypatch: pytest.MonkeyPatch,
+                                                   pg_url: str) -> None:
+    """hnsw.ef_search follows the catalog's size (identity recall falls at a fixed value,
+    docs/benchmarks.md), never below k; an operator can fix it, and a bad value is a
+    clear error."""
+    from faceatlas.errors import FaceAtlasError
+    from faceatlas.store.postgres import EF_SEARCH_ENV, PostgresStore, ef_search_for
+
+    monkeypatch.delenv(EF_SEARCH_ENV, raising=False)
+    assert [ef_search_for(n, 10) for n in (0, 100_000, 300_000, 500_000, 1e6, 1e7)] == \
+        [100, 100, 100, 200, 400, 400]
+    assert ef_search_for(0, 250) == 250 and ef_search_for(1e6, 5000) == 1000
+    monkeypatch.setenv(EF_SEARCH_ENV, "64")
+    assert ef_search_for(1e6, 10) == 64 and ef_search_for(1e6, 80) == 80
+    with PostgresStore(pg_url) as store:
+        face = store.save_image(_info("/p/a.jpg", "a"), [_face(3)]).face_ids[0]
+        assert list(store.nearest(MODEL, _vec(3), k=1)[0]) == [face]
+        for bad in ("0", "abc", "5000"):
+            monkeypatch.setenv(EF_SEARCH_ENV, bad)
+            with pytest.raises(FaceAtlasError, match=EF_SEARCH_ENV):
+                store.nearest(MODEL, _vec(3), k=1)
+
+
 def _writer(url: str, worker: int, n: int) -> None:
     from faceatlas.store.postgres import PostgresStore
 

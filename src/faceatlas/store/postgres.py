@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import FaceAtlasError
 from ..extras import require
 from .base import (
     ApiKey,
@@ -64,6 +65,30 @@ from .rows import FACE_COLS, IMAGE_COLS, StoreRows
 _MIGRATION_LOCK = 0x6661636561746C31   # advisory lock keys ("faceatl1", "faceatl2")
 _INDEX_LOCK = 0x6661636561746C32
 URL_PREFIXES = ("postgresql://", "postgres://")
+#: ``hnsw.ef_search`` of a query by the number of vectors in the catalog (up to the first
+#: number, the second): HNSW finds fewer of a person's faces as the catalog grows at a
+#: fixed ``ef_search`` (bench/pgvector_search.py: identity recall 0.998 at 100k and 0.984
+#: at 300k with 100; at 1M 0.90 with 100, 0.93 with 200, 0.95 with 400). The 600k step is
+#: interpolated, not measured.
+EF_SEARCH_STEPS: tuple[tuple[float, int], ...] = ((300_000, 100), (600_000, 200),
+                                                   (float("inf"), 400))
+#: Environment variable that fixes ``ef_search`` for every query (1-1000).
+EF_SEARCH_ENV = "FACEATLAS_PG_EF_SEARCH"
+
+
+def ef_search_for(vectors: float, k: int) -> int:
+    """The ``hnsw.ef_search`` of a top-``k`` query over about ``vectors`` vectors:
+    ``$FACEATLAS_PG_EF_SEARCH`` when set, else :data:`EF_SEARCH_STEPS`; never below
+    ``k``, never above pgvector's limit of 1000."""
+    fixed = os.environ.get(EF_SEARCH_ENV, "").strip()
+    if fixed:
+        if not fixed.isdigit() or not 1 <= int(fixed) <= 1000:
+            raise FaceAtlasError(f"{EF_SEARCH_ENV}={fixed!r}: give a whole number from 1 "
+                                  "to 1000 (pgvector's hnsw.ef_search)")
+        ef = int(fixed)
+    else:
+        ef = next(e for limit, e in EF_SEARCH_STEPS if vectors <= limit)
+    return min(max(ef, int(k)), 1000)
 
 
 def _now() -> str:
@@ -485,13 +510,14 @@ class PostgresStore(StoreRows):
         return cache[model]
 
     def nearest(self, model: str, vector: np.ndarray, k: int = 10,
-                flt: FaceFilter | None = None, ef_search: int = 100,
+                flt: FaceFilter | None = None, ef_search: int | None = None,
                 allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` faces of ``model`` closest to ``vector`` that pass ``flt`` (and are
         among ``allowed`` face ids when given): (ids int64, cosine similarities float32),
         best first, through the model's HNSW index (filter applied in SQL, with iterative
         index scans so that a selective filter still returns ``k`` faces when they
-        exist)."""
+        exist). ``ef_search`` None: :func:`ef_search_for` the catalog's size (PostgreSQL's
+        row estimate of the embeddings table, kept by autovacuum's ANALYZE)."""
         rows = self._query("SELECT dim, kind FROM vector_indexes WHERE model = %s", (model,))
         if not rows:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
@@ -512,7 +538,11 @@ class PostgresStore(StoreRows):
                + f"WHERE {' AND '.join([f'e.model = {_literal(model)}', *where])} "
                f"ORDER BY {expr} LIMIT %s")
         with self._tx(state=False) as c:
-            c.execute(f"SET LOCAL hnsw.ef_search = {max(int(ef_search), int(k))}")
+            if ef_search is None:
+                est = c.execute("SELECT reltuples FROM pg_class "
+                                "WHERE oid = 'embeddings'::regclass").fetchone()
+                ef_search = ef_search_for(max(float(est[0]) if est else 0.0, 0.0), k)
+            c.execute(f"SET LOCAL hnsw.ef_search = {min(max(int(ef_search), int(k)), 1000)}")
             c.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             out = c.execute(sql, (vec, *params, vec, int(k))).fetchall()
         out.sort(key=lambda r: -float(r[1]))
@@ -849,8 +879,7 @@ class PgVectorIndex:
         sims = np.full((len(q), k), -np.inf, np.float32)
         ids = np.full((len(q), k), -1, np.int64)
         for row, vec in enumerate(q):
-            found, s = self.store.nearest(self.model, vec, k, allowed=allowed,
-                                          ef_search=max(100, k))
+            found, s = self.store.nearest(self.model, vec, k, allowed=allowed)
             ids[row, :len(found)], sims[row, :len(found)] = found, s
         return sims, ids
 
