@@ -52,6 +52,8 @@ METHODS = ("blur", "pixelate", "fill")
 SENSITIVE = {"score_threshold": 0.45, "min_face": 10}
 #: Frames a video track's first and last boxes are held before and after it.
 EXTEND_FRAMES = 4
+#: Share of a face box's size added on every side of what is blurred.
+DEFAULT_MARGIN = 0.25
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff",
                               ".heic", ".heif", ".avif", ".gif"})
 _GPS_IFD = 0x8825
@@ -154,7 +156,7 @@ def grow(box: Box, margin: float, width: int, height: int) -> tuple[int, int, in
 
 
 def redact(bgr: np.ndarray, boxes: list[Box], method: str = "blur",
-           margin: float = 0.25) -> np.ndarray:
+           margin: float = DEFAULT_MARGIN) -> np.ndarray:
     """Anonymise ``boxes`` of ``bgr`` in place and return it."""
     if method not in METHODS:
         raise FaceAtlasError(f"unknown method '{method}': use {', '.join(METHODS)}")
@@ -209,7 +211,7 @@ class Outcome:
 # -- images ----------------------------------------------------------------------------
 def anonymize_image(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                     engine: FaceEngine, consent: Consent | None = None,
-                    method: str = "blur", margin: float = 0.25,
+                    method: str = "blur", margin: float = DEFAULT_MARGIN,
                     keep_gps: bool = False) -> Outcome:
     """Anonymise the faces of one image into ``dst`` (format from its extension)."""
     consent = consent or Consent.everyone()
@@ -264,19 +266,29 @@ def _save_image(bgr: np.ndarray, src: Path, dst: Path, keep_gps: bool) -> None:
 
 
 # -- video -----------------------------------------------------------------------------
-def anonymize_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
-                    engine: FaceEngine, consent: Consent | None = None,
-                    method: str = "blur", margin: float = 0.25,
-                    progress: Callable[[int, int], None] | None = None) -> Outcome:
-    """Anonymise the faces of every frame of a video into ``dst``: detect on every
-    frame, track, decide per track, fill the gaps, blur, re-encode; audio copied."""
+@dataclass
+class VideoPlan:
+    """What anonymising a video will blur: boxes per frame index, from its tracks."""
+
+    boxes: dict[int, list[Box]]
+    frames: int
+    tracks: list[Track]
+    hidden: list[Track]
+    kept: list[str] = field(default_factory=list)
+
+
+def plan_video(src: str | os.PathLike[str], engine: FaceEngine,
+               consent: Consent | None = None, extend: int = EXTEND_FRAMES,
+               progress: Callable[[int, int], None] | None = None) -> VideoPlan:
+    """Pass 1 of :func:`anonymize_video`: detect on every frame, follow the faces as
+    tracks (split at cuts), decide per track, and fill each hidden track's frames
+    (gaps interpolated, first and last boxes held ``extend`` frames either side)."""
     consent = consent or Consent.everyone()
     info = probe(src)
     total = info.frames or int(round(info.duration * info.fps))
     need_vectors = bool(consent.keep or consent.only)
     tracker = Tracker()
     n_frames = 0
-    # pass 1: detect on every frame and follow the faces
     from ..video.reader import _is_cut, _thumb  # one cut detector for both passes
 
     prev = None
@@ -299,17 +311,36 @@ def anonymize_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
             progress(index + 1, 2 * max(total, n_frames))
     tracks = tracker.finish()
     hidden: list[Track] = []
-    out = Outcome(str(src), str(dst), "video", faces=len(tracks), frames=n_frames)
+    kept: list[str] = []
     for track in tracks:
         hide, who = consent.redact(track.embedding())
         if hide:
             hidden.append(track)
-        elif who and who not in out.kept:
-            out.kept.append(who)
-    out.anonymised = len(hidden)
-    boxes = fill_boxes(hidden, n_frames, EXTEND_FRAMES)
-    # pass 2: blur and re-encode, copying the audio
-    out.audio = _write_video(src, Path(dst), boxes, method, margin, n_frames, progress)
+        elif who and who not in kept:
+            kept.append(who)
+    return VideoPlan(fill_boxes(hidden, n_frames, extend), n_frames, tracks, hidden, kept)
+
+
+def anonymize_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
+                    engine: FaceEngine, consent: Consent | None = None,
+                    method: str = "blur", margin: float = DEFAULT_MARGIN,
+                    progress: Callable[[int, int], None] | None = None,
+                    extend: int = EXTEND_FRAMES) -> Outcome:
+    """Anonymise the faces of every frame of a video into ``dst``: detect on every
+    frame, track, decide per track, fill the gaps, blur, re-encode; audio copied."""
+    plan = plan_video(src, engine, consent, extend, progress)
+    return write_video(src, dst, plan, method, margin, progress)
+
+
+def write_video(src: str | os.PathLike[str], dst: str | os.PathLike[str], plan: VideoPlan,
+                method: str = "blur", margin: float = DEFAULT_MARGIN,
+                progress: Callable[[int, int], None] | None = None) -> Outcome:
+    """Pass 2 of :func:`anonymize_video`: blur ``plan``'s boxes into a re-encoded copy of
+    ``src`` at ``dst``, copying the audio."""
+    out = Outcome(str(src), str(dst), "video", faces=len(plan.tracks), frames=plan.frames,
+                  anonymised=len(plan.hidden), kept=list(plan.kept))
+    out.audio = _write_video(src, Path(dst), plan.boxes, method, margin, plan.frames,
+                             progress)
     return out
 
 
@@ -397,7 +428,7 @@ def _inputs(src: Path, dst: Path) -> Iterator[tuple[Path, Path]]:
 
 
 def anonymize(src: str | os.PathLike[str], dst: str | os.PathLike[str], engine: FaceEngine,
-              consent: Consent | None = None, method: str = "blur", margin: float = 0.25,
+              consent: Consent | None = None, method: str = "blur", margin: float = DEFAULT_MARGIN,
               keep_gps: bool = False,
               progress: Callable[[str, int, int], None] | None = None) -> list[Outcome]:
     """Anonymise an image, a video, or every image and video below a folder (mirrored
