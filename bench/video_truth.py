@@ -16,8 +16,12 @@ enlargement and 150 s with it on this VM, so there the eye review stands in for 
 Overlapping proposals (IoU >= 0.3) are merged.
 ``sheets`` draws the numbered candidates on every frame (full frames, and for the crowd
 its quarters at full resolution) and montages of every crop, for labelling by eye.
-``build`` joins the labels written by hand (per frame: the candidate numbers that are
-real faces, and boxes of faces no detector proposed) into the truth file.
+``tracks`` links the crowd's candidates across its sampled frames and draws one montage
+row per linked track (each person judged once over all their crops) and every frame with
+a 100 px grid (to place faces no detector proposed). ``build`` joins the labels written
+by hand (per frame, or for the crowd per linked track with per-frame exceptions: the
+candidates that are real faces, and boxes of faces no detector proposed) into the truth
+file.
 """
 
 from __future__ import annotations
@@ -171,6 +175,18 @@ def _crops(img: np.ndarray, cands: list[dict[str, Any]], path: Path) -> None:
                                       for r in range(0, len(cells), 8)]))
 
 
+def _merge(boxes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop a box whose centre lies inside a larger kept box (two boxes on one face)."""
+    kept: list[dict[str, Any]] = []
+    for b in sorted(boxes, key=lambda b: -b["box"][2] * b["box"][3]):
+        x, y, w, h = b["box"]
+        cx, cy = x + w / 2, y + h / 2
+        if not any(k["box"][0] <= cx <= k["box"][0] + k["box"][2]
+                   and k["box"][1] <= cy <= k["box"][1] + k["box"][3] for k in kept):
+            kept.append(b)
+    return kept
+
+
 def build(out: Path, labels_path: Path, truth_path: Path) -> None:
     cands = json.loads((out / "candidates.json").read_text())
     labels = json.loads(labels_path.read_text())
@@ -179,13 +195,26 @@ def build(out: Path, labels_path: Path, truth_path: Path) -> None:
     for name, frames in cands.items():
         lab = labels["clips"][name]
         rows = []
-        for f in frames:
+        by_track: dict[int, set[int]] = {}
+        if "face_tracks" in lab:  # the crowd: labelled per track (crowd_tracks)
+            tracks = json.loads((out / "crowd_tracks.json").read_text())
+            for t in lab["face_tracks"]:
+                for pos, k in tracks[t]:
+                    by_track.setdefault(pos, set()).add(k)
+        for pos, f in enumerate(frames):
             key = str(f["frame"])
             entry = lab.get("frames", {}).get(key, {})
-            faces = entry.get("faces", lab.get("default_faces", "all"))
-            picked = range(len(f["candidates"])) if faces == "all" else faces
+            if "face_tracks" in lab:
+                chosen = (by_track.get(pos, set()) | set(entry.get("also", []))) \
+                    - set(entry.get("not", []))
+                picked = sorted(chosen)
+            else:
+                faces = entry.get("faces", lab.get("default_faces", "all"))
+                picked = range(len(f["candidates"])) if faces == "all" else faces
             boxes = [{"box": f["candidates"][i]["box"], "by": f["candidates"][i]["by"]}
                      for i in picked]
+            if "face_tracks" in lab:
+                boxes = _merge(boxes)
             boxes += [{"box": b, "by": ["eye"]} for b in entry.get("added", [])]
             row: dict[str, Any] = {"frame": f["frame"], "time": f["time"], "faces": boxes}
             if "people" in lab:
@@ -198,7 +227,7 @@ def build(out: Path, labels_path: Path, truth_path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("step", choices=("propose", "sheets", "build"))
+    ap.add_argument("step", choices=("propose", "sheets", "tracks", "build", "review"))
     ap.add_argument("--out", type=Path, default=Path("/work/cache/video_truth"))
     ap.add_argument("--labels", type=Path, default=Path("bench/data/video_truth_labels.json"))
     ap.add_argument("--truth", type=Path, default=Path("bench/data/video_truth.json"))
@@ -207,8 +236,97 @@ def main() -> None:
         propose(args.out)
     elif args.step == "sheets":
         sheets(args.out)
+    elif args.step == "tracks":
+        crowd_tracks(args.out)
+    elif args.step == "review":
+        review(args.out, args.truth)
     else:
         build(args.out, args.labels, args.truth)
+
+
+
+def crowd_tracks(out: Path, link: float = 0.2) -> None:
+    """Review aids for the crowd: candidates linked across the sampled frames (IoU >=
+    ``link`` with the track's last box, at most 2 samples apart) and one montage row per
+    track, so each person is judged once over all their crops; and every frame at 1568 px
+    wide with a 100 px grid, to find faces no detector proposed."""
+    cands = json.loads((out / "candidates.json").read_text())[CROWD]
+    sheet_dir = out / "sheets"
+    tracks: list[list[tuple[int, int]]] = []  # (sample position, candidate number)
+    last: list[tuple[int, tuple[float, float, float, float]]] = []
+    for pos, f in enumerate(cands):
+        for k, c in enumerate(f["candidates"]):
+            b = tuple(c["box"])
+            best, arg = link, -1
+            for ti, (p, lb) in enumerate(last):
+                if 0 < pos - p <= 2 and iou(lb, b) >= best:  # type: ignore[arg-type]
+                    best, arg = iou(lb, b), ti  # type: ignore[arg-type]
+            if arg < 0:
+                tracks.append([(pos, k)])
+                last.append((pos, b))  # type: ignore[arg-type]
+            else:
+                tracks[arg].append((pos, k))
+                last[arg] = (pos, b)  # type: ignore[assignment]
+    images = {f["frame"]: cv2.imread(str(out / "frames" / f"{CROWD}_{f['frame']}.png"))
+              for f in cands}
+    rows = []
+    order = sorted(range(len(tracks)), key=lambda i: -len(tracks[i]))
+    for ti in order:
+        tr = tracks[ti]
+        cells = []
+        for pos, k in tr:
+            f = cands[pos]
+            x, y, w, h = f["candidates"][k]["box"]
+            img = images[f["frame"]]
+            m = 0.3
+            x1, y1 = int(max(0, x - m * w)), int(max(0, y - m * h))
+            x2 = int(min(img.shape[1], x + w + m * w))
+            y2 = int(min(img.shape[0], y + h + m * h))
+            crop = cv2.resize(img[y1:y2, x1:x2], (48, 48), interpolation=cv2.INTER_CUBIC)
+            cell = cv2.copyMakeBorder(crop, 11, 0, 0, 1, cv2.BORDER_CONSTANT)
+            cv2.putText(cell, f"{f['frame']}:{k}", (1, 9), cv2.FONT_HERSHEY_SIMPLEX, 0.3,
+                        (255, 255, 255), 1)
+            cells.append(cell)
+        head = np.zeros((59, 40, 3), np.uint8)
+        cv2.putText(head, f"T{ti}", (2, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 255, 255), 1)
+        row = np.hstack([head] + cells)
+        rows.append(cv2.copyMakeBorder(row, 0, 1, 0, 40 + 35 * 49 - row.shape[1],
+                                       cv2.BORDER_CONSTANT))
+    for k in range(0, len(rows), 16):
+        cv2.imwrite(str(sheet_dir / f"crowd_tracks_{k // 16:02d}.png"), np.vstack(rows[k:k + 16]))
+    (out / "crowd_tracks.json").write_text(json.dumps(tracks))
+    for f in cands:
+        img = images[f["frame"]].copy()
+        for g in range(100, img.shape[1], 100):
+            cv2.line(img, (g, 0), (g, img.shape[0]), (90, 90, 90), 1)
+            cv2.putText(img, str(g), (g + 2, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 255, 255), 1)
+        for g in range(100, img.shape[0], 100):
+            cv2.line(img, (0, g), (img.shape[1], g), (90, 90, 90), 1)
+            cv2.putText(img, str(g), (2, g - 2), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 255, 255), 1)
+        _draw(img, f["candidates"])
+        s = 1568 / img.shape[1]
+        cv2.imwrite(str(sheet_dir / f"crowd_full_{f['frame']:03d}.png"),
+                    cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA))
+
+
+
+def review(out: Path, truth_path: Path) -> None:
+    """Every crowd frame at 1568 px wide with its truth boxes and a 100 px grid, to look
+    for faces the truth still lacks."""
+    truth = json.loads(truth_path.read_text())["clips"][CROWD]["frames"]
+    for f in truth:
+        img = cv2.imread(str(out / "frames" / f"{CROWD}_{f['frame']}.png"))
+        for g in range(100, img.shape[1], 100):
+            cv2.line(img, (g, 0), (g, img.shape[0]), (90, 90, 90), 1)
+            cv2.putText(img, str(g), (g + 2, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 255, 255), 1)
+        for g in range(100, img.shape[0], 100):
+            cv2.line(img, (0, g), (img.shape[1], g), (90, 90, 90), 1)
+            cv2.putText(img, str(g), (2, g - 2), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 255, 255), 1)
+        _draw(img, f["faces"])
+        crop = img[400:1080, :]  # the people walk in the lower part of the frame
+        s = 1568 / crop.shape[1]
+        cv2.imwrite(str(out / "sheets" / f"crowd_truth_{f['frame']:03d}.png"),
+                    cv2.resize(crop, None, fx=s, fy=s, interpolation=cv2.INTER_AREA))
 
 
 if __name__ == "__main__":
