@@ -109,7 +109,7 @@ def score_frames(truth: dict[int, list[Box]], boxes: dict[int, list[Box]], margi
             x1, y1, x2, y2 = (int(round(b[0])), int(round(b[1])),
                               int(round(b[0] + b[2])), int(round(b[1] + b[3])))
             region = m[max(y1, 0):max(y2, 1), max(x1, 0):max(x2, 1)]
-            ok = region.size > 0 and region.mean() >= COVERED
+            ok = bool(region.size > 0 and region.mean() >= COVERED)
             faces += 1
             covered += ok
             if not ok:
