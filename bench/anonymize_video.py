@@ -216,7 +216,8 @@ def cnn_finds(cnn: Any, bgr: np.ndarray, box: Box) -> bool:
     return False
 
 
-def run(clips: list[str], truth: dict[str, dict[int, list[Box]]]) -> list[dict[str, Any]]:
+def run(clips: list[str], truth: dict[str, dict[int, list[Box]]],
+        settings: tuple[str, ...] = ("old", "new")) -> list[dict[str, Any]]:
     cnn = _cnn()
     rows = []
     source_found: dict[tuple[str, int, int], bool] = {}
@@ -224,6 +225,8 @@ def run(clips: list[str], truth: dict[str, dict[int, list[Box]]]) -> list[dict[s
         for name in clips:
             t_clip = truth[name]
             for label, s in (("old", OLD), ("new", new_setting())):
+                if label not in settings:
+                    continue
                 engine = FaceEngine(score_threshold=s.score, min_face=s.min_face)
                 out = Path(tmp) / f"{label}_{name}"
                 t0 = time.perf_counter()
@@ -279,6 +282,7 @@ def main() -> None:
     ap.add_argument("--parts", default="sweep,run")
     ap.add_argument("--clips", nargs="+", default=[CROWD, "obama_dev.mp4",
                                                    "yang_noah_testin.m4v"])
+    ap.add_argument("--settings", default="old,new", help="old, new or both (run)")
     ap.add_argument("--cache", type=Path, default=Path("/work/cache/anon_crowd_dets.json"))
     ap.add_argument("--out", type=Path, default=Path("bench_anonymize_video.json"))
     args = ap.parse_args()
@@ -292,7 +296,7 @@ def main() -> None:
     if "sweep" in parts:
         result["sweep"] = sweep(truth[CROWD], args.cache)
     if "run" in parts:
-        result["run"] = run(args.clips, truth)
+        result["run"] = run(args.clips, truth, tuple(args.settings.split(",")))
     result["load_end"] = round(os.getloadavg()[0], 1)
     args.out.write_text(json.dumps(result, indent=1))
     print(f"written {args.out}")

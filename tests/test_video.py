@@ -166,6 +166,36 @@ def test_plan_covers_every_face_and_holds_tracks(clips: dict[str, Path], engine:
     assert len(list(decode_frames(tmp_path / "planned.mp4"))) == 30
 
 
+def test_anonymize_keeps_irregular_timestamps(portraits: Path, engine: FaceEngine,
+                                             tmp_path: Path) -> None:
+    """Frames closer together than one frame period (a variable-rate source) keep their
+    own timestamps; they used to collide in the encoder and the muxer refused them."""
+    from fractions import Fraction
+
+    import av
+    from video_helpers import H, W, render_frame
+
+    src, n = tmp_path / "vfr.mp4", 12
+    pts = [0, 3] + [100 * i for i in range(1, n - 1)]  # ms: the first two 3 ms apart
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("libx264", rate=10)
+        vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
+        vs.time_base = vs.codec_context.time_base = Fraction(1, 1000)
+        for p in pts:
+            img = render_frame(p / 1000, [Appearance(portraits / "person_a_2.jpg", 0.0, 2.0,
+                                                     40, 60, 40, 60)], (200, 200, 190))
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            frame.pts, frame.time_base = p, Fraction(1, 1000)
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode(None))
+    assert len(list(decode_frames(src))) == n
+    dst = tmp_path / "vfr_anon.mp4"
+    outcome = anonymize_video(src, dst, engine)
+    assert outcome.frames == n and outcome.anonymised >= 1
+    times = [t for _, t, _ in decode_frames(dst)]
+    assert len(times) == n and times[1] - times[0] < 0.01
+
+
 def test_keep_leaves_consenting_person_clear(clips: dict[str, Path], engine: FaceEngine,
                                              portraits: Path, lib: Path,
                                              tmp_path: Path) -> None:

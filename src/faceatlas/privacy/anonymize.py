@@ -373,6 +373,14 @@ def _write_video(src: str | os.PathLike[str], dst: Path, boxes: dict[int, list[B
             even = vout.width % 2 == 0 and vout.height % 2 == 0
             vout.pix_fmt = "yuv420p" if even else "yuv444p"
             vout.time_base = vin.time_base
+            # the encoder keeps the source's clock too: at its default 1/rate, frames
+            # closer than one frame period (a variable-rate source, an edit list) round
+            # to the same timestamp and the muxer refuses them (yang_noah_testin.m4v);
+            # MPEG-4 part 2 takes no clock finer than 1/65535 s
+            tb = vin.time_base
+            if tb is not None and (vout.codec_context.name != "mpeg4"
+                                   or tb.denominator <= 65535):
+                vout.codec_context.time_base = tb
             if vout.codec_context.name == "libx264":
                 vout.options = {"crf": "18", "preset": "veryfast"}
             aout: Any = None
