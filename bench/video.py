@@ -1,7 +1,7 @@
 """Video in the library: indexing speed, tracks per sampling interval against hand-checked
 truth, and finding a person in footage (enrol from one clip, identify/search another).
 
-    python bench/video.py [--videos DIR] [--parts speed,tracks,find] [--out FILE]
+    python bench/video.py [--videos DIR] [--parts speed,tracks,find,truth] [--out FILE]
 
 Data: ``/work/shared/datasets/videos`` (never in the repository). The truth below was
 checked by eye on contact sheets of every clip (one frame per second, 0.5 s for the
@@ -22,6 +22,10 @@ above 6 at all (a zoom).
   false seconds (tracks where truth has nobody), and the fragmentation (tracks / true
   person-shots). The interval is chosen on the ``*_dev`` and ``*_train`` clips and
   reported on the ``*_testin*`` clips.
+* **truth**: track recall per sampling interval against the hand-checked face boxes of
+  ``bench/data/video_truth.json`` (``bench/video_truth.py``): at every checked frame, the
+  true faces (at least the indexing floor in size) that a track spans and lies on, and
+  the people on screen (as counted by eye) covered by such a track.
 * **find**: a library where Barack Obama, Trevor Noah and Lilly Singh are enrolled from
   their ``*_train`` clips (``faceatlas enroll`` on a video: its largest track); the dev
   and test clips are then identified (each track: the open-set decision of a photo face)
@@ -163,6 +167,65 @@ def tracks_sweep(videos: Path) -> list[dict[str, object]]:
     return rows
 
 
+TRUTH_FILE = Path(__file__).parent / "data" / "video_truth.json"
+
+
+def _matches(track_box: tuple[float, ...], true_box: tuple[float, ...]) -> bool:
+    """A track's box is on a true face: overlap, or its centre inside the true box."""
+    from faceatlas.video.tracks import iou
+
+    cx, cy = track_box[0] + track_box[2] / 2, track_box[1] + track_box[3] / 2
+    x, y, w, h = true_box
+    return iou(track_box, true_box) >= 0.3 or (x <= cx <= x + w and y <= cy <= y + h)
+
+
+def truth_tracks(videos: Path, truth_file: Path = TRUTH_FILE) -> list[dict[str, object]]:
+    """Track recall against the hand-checked boxes of ``bench/data/video_truth.json``:
+    at each checked frame, a true face (at least the indexing floor in size) is found
+    when a track with an embedding spans its time (± half an interval) and that track's
+    face nearest in time lies on it (IoU >= 0.3 or its centre inside the true box)."""
+    from faceatlas.config import default_min_face
+
+    data = json.loads(truth_file.read_text())
+    set_threads(2)
+    engine = EngineSettings(threads=2).build()
+    rows: list[dict[str, object]] = []
+    for name in TRUTH:
+        frames = data["clips"][name]["frames"]
+        info = probe(videos / name)
+        floor = default_min_face(info.width, info.height)
+        for interval in INTERVALS:
+            res = track_video(videos / name, engine, interval, min_face=floor, checked=True)
+            tracks = [t for t in res.tracks if t.embedding() is not None]
+            half = max(interval, 1 / 30) / 2
+            want = hit = small = people = people_hit = 0
+            for f in frames:
+                t = f["time"]
+                live = [tr for tr in tracks if tr.start - half <= t <= tr.end + half]
+                near = [min(tr.faces, key=lambda x: abs(x.time - t)).box for tr in live]
+                for b in f["faces"]:
+                    box = tuple(b["box"])
+                    if min(box[2], box[3]) < floor:
+                        small += 1
+                        continue
+                    want += 1
+                    hit += any(_matches(nb, box) for nb in near)
+                n = int(f.get("people", 0))
+                people += n
+                people_hit += min(n, sum(1 for nb in near
+                                         if any(_matches(nb, tuple(b["box"]))
+                                                for b in f["faces"])))
+            rows.append({"clip": name, "part": "choose" if name in CHOOSE else "report",
+                         "interval": interval, "checked_frames": len(frames),
+                         "true_faces": want, "found": hit,
+                         "face_recall": round(hit / want, 4) if want else 1.0,
+                         "below_floor": small, "people": people,
+                         "people_recall": round(people_hit / people, 4) if people else 1.0,
+                         "tracks": len(tracks)})
+            print(rows[-1], flush=True)
+    return rows
+
+
 def find(videos: Path) -> dict[str, object]:
     set_threads(2)
     engine = EngineSettings(threads=2).build()
@@ -226,6 +289,8 @@ def main() -> None:
         result["tracks"] = tracks_sweep(args.videos)
     if "find" in parts:
         result["find"] = find(args.videos)
+    if "truth" in parts:
+        result["truth_tracks"] = truth_tracks(args.videos)
     args.out.write_text(json.dumps(result, indent=1))
     print(f"written {args.out}")
 

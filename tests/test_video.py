@@ -16,7 +16,18 @@ from faceatlas import FaceEngine
 from faceatlas.cli.main import app
 from faceatlas.errors import VideoError
 from faceatlas.library import Library
-from faceatlas.privacy.anonymize import Consent, anonymize, anonymize_image, anonymize_video
+from faceatlas.privacy.anonymize import (
+    DEFAULT_MARGIN,
+    EXTEND_FRAMES,
+    Consent,
+    anonymize,
+    anonymize_image,
+    anonymize_video,
+    grow,
+    plan_video,
+    sensitive_engine,
+    write_video,
+)
 from faceatlas.verification import resolve_threshold
 from faceatlas.video import decode_frames, probe, track_video
 from faceatlas.video.tracks import Tracker, TrackFace, fill_boxes
@@ -126,6 +137,63 @@ def test_anonymized_video_keeps_format_and_loses_identities(
     before = _faces_still_recognisable(clips["two"], clips["two"], engine, who)
     assert before["a"] >= 25 and before["b"] >= 12  # the check can fail
     assert _faces_still_recognisable(clips["two"], out, engine, who) == {"a": 0, "b": 0}
+
+
+def test_plan_covers_every_face_and_holds_tracks(clips: dict[str, Path], engine: FaceEngine,
+                                                tmp_path: Path) -> None:
+    plan = plan_video(clips["two"], sensitive_engine())
+    assert plan.frames == 30 and plan.hidden
+    seen = 0
+    for i, _, frame in decode_frames(clips["two"]):
+        bgr = frame.to_ndarray(format="bgr24")
+        h, w = bgr.shape[:2]
+        areas = [grow(b, DEFAULT_MARGIN, w, h) for b in plan.boxes.get(i, [])]
+        for d in engine.detector.detect(bgr):  # indexing's detector: every face it sees
+            x, y, bw, bh = d.box
+            seen += 1
+            assert any(x1 <= x and y1 <= y and x + bw <= x2 and y + bh <= y2
+                       for x1, y1, x2, y2 in areas), (i, d.box, areas)
+    assert seen >= 40
+    # B is on screen from frame 10 to 24: its track's boxes are held EXTEND_FRAMES beyond
+    b_track = max(plan.hidden, key=lambda t: t.first_frame)
+    first, last = b_track.first_frame, b_track.last_frame
+    assert first >= 9 and last <= 25
+    assert b_track.faces[0].box in plan.boxes[first - EXTEND_FRAMES]
+    assert b_track.faces[0].box not in plan.boxes.get(first - EXTEND_FRAMES - 1, [])
+    assert b_track.faces[-1].box in plan.boxes[min(last + EXTEND_FRAMES, 29)]
+    out = write_video(clips["two"], tmp_path / "planned.mp4", plan)
+    assert out.frames == 30 and out.anonymised == len(plan.hidden)
+    assert len(list(decode_frames(tmp_path / "planned.mp4"))) == 30
+
+
+def test_anonymize_keeps_irregular_timestamps(portraits: Path, engine: FaceEngine,
+                                             tmp_path: Path) -> None:
+    """Frames closer together than one frame period (a variable-rate source) keep their
+    own timestamps; they used to collide in the encoder and the muxer refused them."""
+    from fractions import Fraction
+
+    import av
+    from video_helpers import H, W, render_frame
+
+    src, n = tmp_path / "vfr.mp4", 12
+    pts = [0, 3] + [100 * i for i in range(1, n - 1)]  # ms: the first two 3 ms apart
+    with av.open(str(src), "w") as out:
+        vs = out.add_stream("libx264", rate=10)
+        vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
+        vs.time_base = vs.codec_context.time_base = Fraction(1, 1000)
+        for p in pts:
+            img = render_frame(p / 1000, [Appearance(portraits / "person_a_2.jpg", 0.0, 2.0,
+                                                     40, 60, 40, 60)], (200, 200, 190))
+            frame = av.VideoFrame.from_ndarray(img, format="bgr24")
+            frame.pts, frame.time_base = p, Fraction(1, 1000)
+            out.mux(vs.encode(frame))
+        out.mux(vs.encode(None))
+    assert len(list(decode_frames(src))) == n
+    dst = tmp_path / "vfr_anon.mp4"
+    outcome = anonymize_video(src, dst, engine)
+    assert outcome.frames == n and outcome.anonymised >= 1
+    times = [t for _, t, _ in decode_frames(dst)]
+    assert len(times) == n and times[1] - times[0] < 0.01
 
 
 def test_keep_leaves_consenting_person_clear(clips: dict[str, Path], engine: FaceEngine,

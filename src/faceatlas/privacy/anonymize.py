@@ -48,10 +48,16 @@ from ..video.reader import VIDEO_EXTENSIONS, decode_frames, probe
 from ..video.tracks import Box, Track, Tracker, TrackFace, fill_boxes
 
 METHODS = ("blur", "pixelate", "fill")
-#: Detector settings of anonymisation: more sensitive than indexing.
-SENSITIVE = {"score_threshold": 0.45, "min_face": 10}
+#: Detector settings of anonymisation: far more sensitive than indexing (score 0.6).
+#: Chosen on hand-checked boxes of the first half of ``street_crowd.mp4``
+#: (``bench/anonymize_video.py``, docs/benchmarks.md "Anonymisation"): score 0.45 left
+#: 11 of 135 true faces uncovered there (profiles, a face behind someone's hair), 0.2 none;
+#: the price is more blurred non-faces (about 29 boxes a 1080p frame instead of 6).
+SENSITIVE = {"score_threshold": 0.2, "min_face": 10}
 #: Frames a video track's first and last boxes are held before and after it.
 EXTEND_FRAMES = 4
+#: Share of a face box's size added on every side of what is blurred.
+DEFAULT_MARGIN = 0.25
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff",
                               ".heic", ".heif", ".avif", ".gif"})
 _GPS_IFD = 0x8825
@@ -154,7 +160,7 @@ def grow(box: Box, margin: float, width: int, height: int) -> tuple[int, int, in
 
 
 def redact(bgr: np.ndarray, boxes: list[Box], method: str = "blur",
-           margin: float = 0.25) -> np.ndarray:
+           margin: float = DEFAULT_MARGIN) -> np.ndarray:
     """Anonymise ``boxes`` of ``bgr`` in place and return it."""
     if method not in METHODS:
         raise FaceAtlasError(f"unknown method '{method}': use {', '.join(METHODS)}")
@@ -209,7 +215,7 @@ class Outcome:
 # -- images ----------------------------------------------------------------------------
 def anonymize_image(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                     engine: FaceEngine, consent: Consent | None = None,
-                    method: str = "blur", margin: float = 0.25,
+                    method: str = "blur", margin: float = DEFAULT_MARGIN,
                     keep_gps: bool = False) -> Outcome:
     """Anonymise the faces of one image into ``dst`` (format from its extension)."""
     consent = consent or Consent.everyone()
@@ -264,19 +270,29 @@ def _save_image(bgr: np.ndarray, src: Path, dst: Path, keep_gps: bool) -> None:
 
 
 # -- video -----------------------------------------------------------------------------
-def anonymize_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
-                    engine: FaceEngine, consent: Consent | None = None,
-                    method: str = "blur", margin: float = 0.25,
-                    progress: Callable[[int, int], None] | None = None) -> Outcome:
-    """Anonymise the faces of every frame of a video into ``dst``: detect on every
-    frame, track, decide per track, fill the gaps, blur, re-encode; audio copied."""
+@dataclass
+class VideoPlan:
+    """What anonymising a video will blur: boxes per frame index, from its tracks."""
+
+    boxes: dict[int, list[Box]]
+    frames: int
+    tracks: list[Track]
+    hidden: list[Track]
+    kept: list[str] = field(default_factory=list)
+
+
+def plan_video(src: str | os.PathLike[str], engine: FaceEngine,
+               consent: Consent | None = None, extend: int = EXTEND_FRAMES,
+               progress: Callable[[int, int], None] | None = None) -> VideoPlan:
+    """Pass 1 of :func:`anonymize_video`: detect on every frame, follow the faces as
+    tracks (split at cuts), decide per track, and fill each hidden track's frames
+    (gaps interpolated, first and last boxes held ``extend`` frames either side)."""
     consent = consent or Consent.everyone()
     info = probe(src)
     total = info.frames or int(round(info.duration * info.fps))
     need_vectors = bool(consent.keep or consent.only)
     tracker = Tracker()
     n_frames = 0
-    # pass 1: detect on every frame and follow the faces
     from ..video.reader import _is_cut, _thumb  # one cut detector for both passes
 
     prev = None
@@ -299,17 +315,36 @@ def anonymize_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
             progress(index + 1, 2 * max(total, n_frames))
     tracks = tracker.finish()
     hidden: list[Track] = []
-    out = Outcome(str(src), str(dst), "video", faces=len(tracks), frames=n_frames)
+    kept: list[str] = []
     for track in tracks:
         hide, who = consent.redact(track.embedding())
         if hide:
             hidden.append(track)
-        elif who and who not in out.kept:
-            out.kept.append(who)
-    out.anonymised = len(hidden)
-    boxes = fill_boxes(hidden, n_frames, EXTEND_FRAMES)
-    # pass 2: blur and re-encode, copying the audio
-    out.audio = _write_video(src, Path(dst), boxes, method, margin, n_frames, progress)
+        elif who and who not in kept:
+            kept.append(who)
+    return VideoPlan(fill_boxes(hidden, n_frames, extend), n_frames, tracks, hidden, kept)
+
+
+def anonymize_video(src: str | os.PathLike[str], dst: str | os.PathLike[str],
+                    engine: FaceEngine, consent: Consent | None = None,
+                    method: str = "blur", margin: float = DEFAULT_MARGIN,
+                    progress: Callable[[int, int], None] | None = None,
+                    extend: int = EXTEND_FRAMES) -> Outcome:
+    """Anonymise the faces of every frame of a video into ``dst``: detect on every
+    frame, track, decide per track, fill the gaps, blur, re-encode; audio copied."""
+    plan = plan_video(src, engine, consent, extend, progress)
+    return write_video(src, dst, plan, method, margin, progress)
+
+
+def write_video(src: str | os.PathLike[str], dst: str | os.PathLike[str], plan: VideoPlan,
+                method: str = "blur", margin: float = DEFAULT_MARGIN,
+                progress: Callable[[int, int], None] | None = None) -> Outcome:
+    """Pass 2 of :func:`anonymize_video`: blur ``plan``'s boxes into a re-encoded copy of
+    ``src`` at ``dst``, copying the audio."""
+    out = Outcome(str(src), str(dst), "video", faces=len(plan.tracks), frames=plan.frames,
+                  anonymised=len(plan.hidden), kept=list(plan.kept))
+    out.audio = _write_video(src, Path(dst), plan.boxes, method, margin, plan.frames,
+                             progress)
     return out
 
 
@@ -338,6 +373,14 @@ def _write_video(src: str | os.PathLike[str], dst: Path, boxes: dict[int, list[B
             even = vout.width % 2 == 0 and vout.height % 2 == 0
             vout.pix_fmt = "yuv420p" if even else "yuv444p"
             vout.time_base = vin.time_base
+            # the encoder keeps the source's clock too: at its default 1/rate, frames
+            # closer than one frame period (a variable-rate source, an edit list) round
+            # to the same timestamp and the muxer refuses them (yang_noah_testin.m4v);
+            # MPEG-4 part 2 takes no clock finer than 1/65535 s
+            tb = vin.time_base
+            if tb is not None and (vout.codec_context.name != "mpeg4"
+                                   or tb.denominator <= 65535):
+                vout.codec_context.time_base = tb
             if vout.codec_context.name == "libx264":
                 vout.options = {"crf": "18", "preset": "veryfast"}
             aout: Any = None
@@ -397,7 +440,7 @@ def _inputs(src: Path, dst: Path) -> Iterator[tuple[Path, Path]]:
 
 
 def anonymize(src: str | os.PathLike[str], dst: str | os.PathLike[str], engine: FaceEngine,
-              consent: Consent | None = None, method: str = "blur", margin: float = 0.25,
+              consent: Consent | None = None, method: str = "blur", margin: float = DEFAULT_MARGIN,
               keep_gps: bool = False,
               progress: Callable[[str, int, int], None] | None = None) -> list[Outcome]:
     """Anonymise an image, a video, or every image and video below a folder (mirrored
