@@ -88,8 +88,7 @@ export function pager(total, offset, limit, onPage) {
  * focused checkbox selects it). faces: [{id, alt?, caption?}]. onChange(selectedIds) after
  * every change. The returned element has .selected() and .clear().
  */
-export function selectableFaceGrid(faces, onChange = () => {}) {
-  const selected = new Set();
+export function selectableFaceGrid(faces, onChange = () => {}, selected = new Set()) {
   const grid = el("ul", { class: "face-grid", role: "list" });
   for (const f of faces) {
     const box = el("input", { type: "checkbox", class: "face-check", value: f.id,
@@ -97,6 +96,7 @@ export function selectableFaceGrid(faces, onChange = () => {}) {
     const tile = el("li", { class: "face-tile", "data-testid": "face-tile", "data-face-id": f.id },
       el("label", {}, box, faceThumb(f.id, f.alt || `Face ${f.id}`, "thumb face-img"),
          f.caption ? el("span", { class: "face-caption" }, f.caption) : null));
+    if (selected.has(f.id)) { box.checked = true; tile.classList.add("is-selected"); }
     box.addEventListener("change", () => {
       if (box.checked) selected.add(f.id); else selected.delete(f.id);
       tile.classList.toggle("is-selected", box.checked);

@@ -31,7 +31,12 @@ export async function render(root, params) {
   const me = (await session()) || { scope: "read" };
   const canWrite = me.scope === "write" || me.scope === "admin";
   const canAdmin = me.scope === "admin";
-  const refresh = async () => { root.replaceChildren(); await render(root, params); };
+  // after a change the page is drawn again, its faces at the page they were on
+  const refresh = async (facesOffset = 0) => {
+    root.replaceChildren();
+    await render(root, { ...params, facesOffset });
+  };
+  const facePage = Math.min(500, Math.max(1, Number.parseInt(params.faces || "", 10) || FACE_PAGE));
 
   root.append(hero(person, canWrite, refresh));
   document.title = `${personName(person.name)} · faceatlas`;
@@ -45,7 +50,8 @@ export async function render(root, params) {
   if (canAdmin) root.append(forgetSection(person, root));
 
   await Promise.all([
-    facesPart(facesSection, person, 0, canWrite, refresh),
+    facesPart(facesSection, person, Number(params.facesOffset) || 0, canWrite, refresh,
+              new Set(), facePage),
     photosPart(photosSection, person, 0),
     relationsPart(relSection, timeSection, person),
   ]);
@@ -207,12 +213,20 @@ async function mergeDialog(p, refresh) {
 }
 
 // -- faces -------------------------------------------------------------------------------
-async function facesPart(section, p, offset, canWrite, refresh) {
-  const { data } = await apiPage("GET", `/people/${p.id}/faces?limit=${FACE_PAGE}&offset=${offset}`);
-  const counter = el("span", { class: "count", "aria-live": "polite" }, "No face selected");
+// `selection` (face ids) lives across the pages of faces: select on one page, go on to the
+// next, select more, then act on all of them
+async function facesPart(section, p, offset, canWrite, refresh, selection, size) {
+  const { data } = await apiPage("GET", `/people/${p.id}/faces?limit=${size}&offset=${offset}`);
+  if (!data.faces.length && data.total > 0 && offset > 0) {  // the page emptied: the last one
+    const last = Math.floor((data.total - 1) / size) * size;
+    return facesPart(section, p, last, canWrite, refresh, selection, size);
+  }
+  const selectedText = (n) => (n ? `${count(n, "face")} selected` : "No face selected");
+  const counter = el("span", { class: "count", "aria-live": "polite" }, selectedText(selection.size));
   const buttons = [];
   const act = (label, testid, handler, cls = "btn") => {
-    const b = el("button", { type: "button", class: cls, "data-testid": testid, disabled: true,
+    const b = el("button", { type: "button", class: cls, "data-testid": testid,
+                             disabled: !canWrite || selection.size === 0,
                              "on:click": () => handler(grid.selected()) }, label);
     buttons.push(b);
     return b;
@@ -220,16 +234,16 @@ async function facesPart(section, p, offset, canWrite, refresh) {
   const grid = selectableFaceGrid(
     data.faces.map((f) => ({ id: f.id, alt: `Face ${f.id} of ${personName(p.name)}` })),
     (ids) => {
-      counter.textContent = ids.length ? `${count(ids.length, "face")} selected` : "No face selected";
+      counter.textContent = selectedText(ids.length);
       bar.classList.toggle("has-selection", ids.length > 0);
       for (const b of buttons) b.disabled = !canWrite || ids.length === 0;
-    });
+    }, selection);
   const run = async (fn, message) => {
     for (const b of buttons) b.disabled = true;
     try {
       const text = await fn();
       toast(text || message, "success");
-      await refresh();
+      await refresh(offset);
     } catch (err) {
       toast(err.message, "error");
       for (const b of buttons) b.disabled = false;
@@ -254,6 +268,7 @@ async function facesPart(section, p, offset, canWrite, refresh) {
       return `${count(ids.length, "face")} taken out; they will not come back here.`;
     })),
     act("Not a face", "not-face", (ids) => notFaceDialog(ids, run), "btn btn-danger-quiet"));
+  bar.classList.toggle("has-selection", selection.size > 0);
   const selectAll = el("button", { type: "button", class: "btn btn-quiet", "data-testid": "select-all",
                                    disabled: !canWrite, "on:click": () => grid.selectAll() }, "Select all");
   section.replaceChildren(
@@ -262,8 +277,8 @@ async function facesPart(section, p, offset, canWrite, refresh) {
       canWrite && data.faces.length ? selectAll : null),
     data.faces.length ? grid : el("p", { class: "hint" }, "No faces."),
     canWrite && data.faces.length ? bar : null,
-    pager(data.total, offset, FACE_PAGE,
-          (o) => facesPart(section, p, o, canWrite, refresh)
+    pager(data.total, offset, size,
+          (o) => facesPart(section, p, o, canWrite, refresh, selection, size)
             .then(() => section.querySelector("h2").scrollIntoView({ block: "start" }))));
 }
 
