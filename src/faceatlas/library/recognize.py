@@ -223,7 +223,7 @@ def track_refusal(track: Track, min_frames: int = TRACK_MIN_FRAMES,
     usable = track_evidence(track, min_quality)
     if usable >= min_frames:
         return None
-    return (f"track too weak to name: its best face: {single}; {usable} of its "
+    return (f"track too weak to name ({single} for its best face) and {usable} of its "
             f"{len(track.faces)} frames hold a face of at least {PROBE_MIN_SIZE} px and "
             f"quality {min_quality:.2f} (needs {min_frames})")
 
