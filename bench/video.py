@@ -30,6 +30,12 @@ above 6 at all (a zoom).
   their ``*_train`` clips (``faceatlas enroll`` on a video: its largest track); the dev
   and test clips are then identified (each track: the open-set decision of a photo face)
   and indexed, and a frame of each training clip is searched for.
+* **gate**: the same enrolment; each dev/test clip's tracks (as ``identify`` finds them)
+  decided with the photo gate on the track's best face (the old rule: a baseline in the
+  same run, same tracks, same gallery) and with the track gate
+  (:func:`faceatlas.library.recognize.track_refusal`) over a grid of its two parameters;
+  tracks named correctly / wrongly / left unknown against :data:`ON_SCREEN`. Parameters
+  are chosen on the ``CHOOSE`` clips, reported on the ``REPORT`` clips.
 """
 
 from __future__ import annotations
@@ -51,8 +57,14 @@ import numpy as np
 
 from faceatlas.library import Indexer, Library
 from faceatlas.library.analysis import EngineSettings
-from faceatlas.library.recognize import enroll, identify_many, search
-from faceatlas.library.videos import VIDEO_INTERVAL, analyze_video
+from faceatlas.library.recognize import (
+    enroll,
+    identify_gallery,
+    identify_many,
+    search,
+    track_refusal,
+)
+from faceatlas.library.videos import VIDEO_INTERVAL, analyze_video, video_tracks
 from faceatlas.video import decode_frames, probe, track_video
 
 VIDEOS = Path("/work/shared/datasets/videos")
@@ -272,6 +284,70 @@ def find(videos: Path) -> dict[str, object]:
     return out
 
 
+#: Enrolled people on screen per clip (from :data:`TRUTH`): (name, start, end) seconds.
+ON_SCREEN: dict[str, tuple[tuple[str, float, float], ...]] = {
+    "obama_dev.mp4": (("Barack Obama", 0.0, 11.37),),
+    "trevor_noah_dev.mp4": (("Trevor Noah", 0.0, 49.5),),
+    "yang_noah_testin.m4v": (("Trevor Noah", 0.0, 12.6),),
+    "andrew_yang_dev.m4v": (),
+    "joe_biden_testing.m4v": (),
+}
+ENROL = (("Barack Obama", "obama_train.mov"), ("Trevor Noah", "trevor_noah_train.m4v"),
+         ("Lilly Singh", "lilly_singh_train.mov"))
+GATE_GRID = tuple((m, q) for m in (3, 5, 10) for q in (0.1, 0.15, 0.25))
+
+
+def _verdict(clip: str, decision: str, start: float, end: float) -> str:
+    if decision == "unknown":
+        return "unknown"
+    ok = any(decision == who and start < b and end > a for who, a, b in ON_SCREEN[clip])
+    return "right" if ok else "wrong"
+
+
+def gate(videos: Path) -> dict[str, object]:
+    """Photo gate on the best face (old) vs the track gate (grid), same tracks."""
+    set_threads(2)
+    engine = EngineSettings(threads=2).build()
+    root = Path(tempfile.mkdtemp(prefix="bench_gate_"))
+    rows: list[dict[str, object]] = []
+    try:
+        with Library.open(root / "lib") as lib:
+            for who, clip in ENROL:
+                enroll(lib, who, [videos / clip], engine)
+            g = identify_gallery(lib, engine.model_id)
+            for clip in ON_SCREEN:
+                tracks = video_tracks(engine, videos / clip)
+                faces = [f for _, f in tracks]
+                settings: list[tuple[str, list[str | None] | None]] = [("old", None)]
+                settings += [(f"track {m} x {q}", [track_refusal(t, m, q) for t, _ in tracks])
+                             for m, q in GATE_GRID]
+                for name, refusals in settings:
+                    idents = g.identify_faces(faces, refusals=refusals)
+                    for (t, _), ident in zip(tracks, idents, strict=True):
+                        rows.append({
+                            "clip": clip, "part": "choose" if clip in CHOOSE else "report",
+                            "setting": name, "start": round(t.start, 2),
+                            "end": round(t.end, 2), "frames": len(t.faces),
+                            "best_quality": round(ident.face.quality.score, 3),
+                            "best_side": round(min(ident.face.box[2:]), 1),
+                            "decision": ident.decision,
+                            "similarity": round(ident.similarity or 0.0, 3),
+                            "verdict": _verdict(clip, ident.decision, t.start, t.end),
+                            "reason": ident.reason})
+                print(clip, [r for r in rows if r["clip"] == clip and r["setting"] in
+                             ("old", "track 5 x 0.15")], flush=True)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    summary: dict[str, dict[str, int]] = {}
+    for r in rows:
+        key = f"{r['part']} | {r['setting']}"
+        cell = summary.setdefault(key, {"right": 0, "wrong": 0, "unknown": 0})
+        cell[str(r["verdict"])] += 1
+    for key, cell in summary.items():
+        print(key, cell, flush=True)
+    return {"threshold": g.threshold.value, "rows": rows, "summary": summary}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--videos", type=Path, default=VIDEOS)
@@ -289,6 +365,8 @@ def main() -> None:
         result["tracks"] = tracks_sweep(args.videos)
     if "find" in parts:
         result["find"] = find(args.videos)
+    if "gate" in parts:
+        result["gate"] = gate(args.videos)
     if "truth" in parts:
         result["truth_tracks"] = truth_tracks(args.videos)
     args.out.write_text(json.dumps(result, indent=1))

@@ -18,12 +18,19 @@ from video_helpers import Appearance, write_audio_only, write_clip
 from faceatlas import FaceEngine
 from faceatlas.cli.main import app
 from faceatlas.library import Indexer, IndexSummary, Library
-from faceatlas.library.recognize import enroll, search
+from faceatlas.library.recognize import (
+    PROBE_MIN_QUALITY,
+    TRACK_MIN_FRAMES,
+    enroll,
+    search,
+    track_refusal,
+)
 from faceatlas.privacy.erasure import execute
 from faceatlas.privacy.forget import plan_forget_person
 from faceatlas.relations.catalog import CatalogOccurrences, shot_of, shot_photo_id
 from faceatlas.relations.graph import RelationGraph
 from faceatlas.store import FaceRecord
+from faceatlas.video import Track, TrackFace
 
 
 @dataclass
@@ -237,3 +244,56 @@ def test_moved_video_keeps_its_tracks_and_unchanged_is_not_decoded(
         rec = opened.store.image_by_path(str(clips / "renamed.mp4"))
         assert rec is not None and rec.media == "video"
         assert {f.id for f in opened.store.faces_of_image(rec.id)} == before
+
+
+def _identify(lib: Path, clip: Path) -> list[dict[str, object]]:
+    out = CliRunner().invoke(app, ["identify", str(clip), "--library", str(lib), "--json"])
+    assert out.exit_code == 0, out.output
+    [res] = json.loads(out.stdout)
+    assert res["kind"] == "video"
+    return sorted(res["faces"], key=lambda f: f["box"][0])
+
+
+def test_a_track_is_gated_on_its_evidence_not_its_best_face(built: Built, portraits: Path,
+                                                           tmp_path: Path) -> None:
+    # soft faces (blur 2 px, ~57 px wide): every frame below the photo gate (quality 0.35)
+    # yet recognisable; 4 s sampled every 0.5 s gives the track 8 frames of evidence
+    clip = tmp_path / "soft.mp4"
+    write_clip(clip, [Appearance(portraits / "person_a_2.jpg", 0.0, 4.0, 10, 80, 10, 80,
+                                 height=160, blur=2.0),
+                      Appearance(portraits / "impostor_1.jpg", 0.0, 4.0, 300, 80, 300, 80,
+                                 height=160, blur=2.0)], seconds=4.0)
+    a, stranger = _identify(built.lib, clip)
+    assert float(a["quality"]) < PROBE_MIN_QUALITY  # the photo gate would refuse it
+    assert int(a["usable_frames"]) >= TRACK_MIN_FRAMES
+    assert a["decision"] == "Person A", a
+    # the stranger's track passes the gate too: it is the similarity that leaves it unknown
+    assert float(stranger["quality"]) < PROBE_MIN_QUALITY
+    assert stranger["decision"] == "unknown" and "below the threshold" in \
+        str(stranger["reason"]), stranger
+
+
+def test_a_glimpse_of_a_poor_face_stays_unknown_with_a_reason(built: Built, portraits: Path,
+                                                              tmp_path: Path) -> None:
+    # an enrolled person, soft, on screen for 0.3 s: one sampled frame
+    clip = tmp_path / "glimpse.mp4"
+    write_clip(clip, [Appearance(portraits / "person_b_1.jpg", 1.0, 1.3, 150, 80, 150, 80,
+                                 height=160, blur=2.0)], seconds=2.0)
+    [b] = _identify(built.lib, clip)
+    assert b["frames"] == 1 and float(b["quality"]) < PROBE_MIN_QUALITY
+    assert b["decision"] == "unknown"
+    assert "track too weak to name" in str(b["reason"]) and \
+        f"needs {TRACK_MIN_FRAMES}" in str(b["reason"]), b
+
+
+def test_track_refusal_counts_usable_frames() -> None:
+    vec = np.ones(4, np.float32) / 2
+    good = TrackFace(0, 0.0, (0.0, 0.0, 60.0, 60.0), 0.9, 0.5, vec)
+    soft = [TrackFace(i, i / 2, (0.0, 0.0, 60.0, 60.0), 0.9, 0.3, vec) for i in range(5)]
+    tiny = [TrackFace(i, i / 2, (0.0, 0.0, 20.0, 20.0), 0.9, 0.3, vec) for i in range(9)]
+    assert track_refusal(Track(0, 0, [good])) is None           # the photo gate passes
+    assert track_refusal(Track(1, 0, soft)) is None             # enough evidence
+    assert "1 of its 1 frames" in str(track_refusal(Track(2, 0, soft[:1])))
+    assert "0 of its 9 frames" in str(track_refusal(Track(3, 0, tiny)))  # all too small
+    assert track_refusal(Track(4, 0, [TrackFace(0, 0.0, (0, 0, 60, 60), 0.9, 0.5)])) == \
+        "no face of the track was embedded"

@@ -26,13 +26,15 @@ class Appearance:
     x1: int
     y1: int
     height: int = 200
+    blur: float = 0.0    # Gaussian sigma (pixels): a soft, low-quality face
 
 
-def _sprite(path: Path, height: int) -> np.ndarray:
+def _sprite(path: Path, height: int, blur: float = 0.0) -> np.ndarray:
     img = cv2.imread(str(path))
     assert img is not None, path
-    return cv2.resize(img, (int(img.shape[1] * height / img.shape[0]), height),
-                      interpolation=cv2.INTER_AREA)
+    img = cv2.resize(img, (int(img.shape[1] * height / img.shape[0]), height),
+                     interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(img, (0, 0), blur) if blur > 0 else img
 
 
 def render_frame(t: float, appearances: list[Appearance], background: tuple[int, int, int]
@@ -42,7 +44,7 @@ def render_frame(t: float, appearances: list[Appearance], background: tuple[int,
     for a in appearances:
         if not a.start <= t < a.end:
             continue
-        s = _sprite(a.portrait, a.height)
+        s = _sprite(a.portrait, a.height, a.blur)
         u = (t - a.start) / max(a.end - a.start, 1e-6)
         x = int(round(a.x0 + u * (a.x1 - a.x0)))
         y = int(round(a.y0 + u * (a.y1 - a.y0)))

@@ -14,8 +14,11 @@
 
 A video given to :func:`identify_many` is tracked as indexing does
 (:mod:`.videos`): each track (one person in one shot) is one query face, its embedding
-the track's aggregate, and gets the same open-set decision as a face of a photo, with
-its time range.
+the track's aggregate, and gets the same open-set decision (threshold at the target FPIR,
+margin) as a face of a photo, with its time range. Only the size/quality gate differs: a
+track is judged on its evidence over its frames (:func:`track_refusal`), not on its single
+best face, so a person seen over many frames of a wide shot, none of them good enough
+alone, can be named; a track with too little evidence stays ``unknown`` with a reason.
 
 Filters (:class:`~faceatlas.store.FaceFilter`) become the ``allowed`` id set of the
 vector search, which picks pre- or post-filtering itself.
@@ -38,6 +41,7 @@ from ..store import FaceFilter, FaceRecord, Person
 from ..types import Face, model_name
 from ..verification import Threshold, resolve_threshold
 from ..verification.openset import OpenSetThreshold, resolve_openset_threshold
+from ..video import Track
 from .analysis import EngineSettings
 from .core import Library
 from .indexer import Analyze, Indexer
@@ -186,6 +190,44 @@ def probe_refusal(quality: float, box: tuple[float, float, float, float]) -> str
     return None
 
 
+#: A video track whose best face is below the photo gate may still be named when at least
+#: this many of its frames hold a face of at least :data:`PROBE_MIN_SIZE` pixels and
+#: :data:`TRACK_FRAME_MIN_QUALITY` quality (2.5 s of evidence at the default sampling).
+TRACK_MIN_FRAMES = 5
+#: Quality a frame's face needs to count as evidence for its track (scores under 0.15
+#: are faces the quality model finds hardly recognisable: tiny, blurred, profile).
+TRACK_FRAME_MIN_QUALITY = 0.15
+
+
+def track_evidence(track: Track, min_quality: float = TRACK_FRAME_MIN_QUALITY) -> int:
+    """How many frames of ``track`` hold an embedded face of at least
+    :data:`PROBE_MIN_SIZE` px and ``min_quality`` quality."""
+    return sum(1 for f in track.faces if f.embedding is not None
+               and min(float(f.box[2]), float(f.box[3])) >= PROBE_MIN_SIZE
+               and f.quality >= min_quality)
+
+
+def track_refusal(track: Track, min_frames: int = TRACK_MIN_FRAMES,
+                  min_quality: float = TRACK_FRAME_MIN_QUALITY) -> str | None:
+    """Why a video track is too weak to be named (None when it may be): it may when its
+    best face passes the photo gate (:func:`probe_refusal`), or when at least
+    ``min_frames`` of its frames are usable evidence (:func:`track_evidence`); the
+    similarity decision itself (threshold, margin) is the photo's."""
+    embedded = [f for f in track.faces if f.embedding is not None]
+    if not embedded:
+        return "no face of the track was embedded"
+    best = track.best(1)[0]
+    single = probe_refusal(best.quality, best.box)
+    if single is None:
+        return None
+    usable = track_evidence(track, min_quality)
+    if usable >= min_frames:
+        return None
+    return (f"track too weak to name ({single} for its best face) and {usable} of its "
+            f"{len(track.faces)} frames hold a face of at least {PROBE_MIN_SIZE} px and "
+            f"quality {min_quality:.2f} (needs {min_frames})")
+
+
 def open_set_decisions(scores: np.ndarray, threshold: float, margin: float,
                        gallery: Gallery | None = None
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -294,8 +336,13 @@ class IdentifyGallery:
     threshold: OpenSetThreshold
     margin: float
 
-    def identify_faces(self, faces: list[Face], top_k: int = 5) -> list[FaceIdentity]:
-        """Decide each face (see :func:`identify`)."""
+    def identify_faces(self, faces: list[Face], top_k: int = 5,
+                       refusals: Sequence[str | None] | None = None) -> list[FaceIdentity]:
+        """Decide each face (see :func:`identify`). ``refusals`` replaces the photo gate
+        (:func:`probe_refusal` of each face) with a reason per face, None where it may be
+        named (a video's tracks: :func:`track_refusal`)."""
+        if refusals is not None and len(refusals) != len(faces):
+            raise ValueError("one refusal per face")
         out = [FaceIdentity(f) for f in faces]
         if not faces or not self.gallery.people:
             for ident in out:
@@ -313,7 +360,8 @@ class IdentifyGallery:
                                            float(scores[i, j])))
             ident.similarity = float(best[i])
             ident.margin = None if not np.isfinite(gap[i]) else float(gap[i])
-            refusal = probe_refusal(ident.face.quality.score, ident.face.box)
+            refusal = probe_refusal(ident.face.quality.score, ident.face.box) \
+                if refusals is None else refusals[i]
             top = ident.matches[0]
             if refusal is not None:
                 ident.reason = refusal
@@ -396,11 +444,13 @@ def identify_many(library: Library, engine: FaceEngine,
                                       g.identify_faces(_query_faces(engine, image), top_k)))
             continue
         tracks = video_tracks(engine, image, video_interval)
-        idents = g.identify_faces([face for _, face in tracks], top_k)
+        idents = g.identify_faces([face for _, face in tracks], top_k,
+                                  refusals=[track_refusal(t) for t, _ in tracks])
         for (track, _), ident in zip(tracks, idents, strict=True):
             ident.track = {"track": track.id, "shot": track.shot,
                            "start": round(track.start, 3), "end": round(track.end, 3),
-                           "frames": len(track.faces)}
+                           "frames": len(track.faces),
+                           "usable_frames": track_evidence(track)}
         out.append(IdentifyResult(str(image), g.model, g.threshold, g.margin, idents,
                                   kind="video"))
     return out
