@@ -213,27 +213,44 @@ class Outcome:
 
 
 # -- images ----------------------------------------------------------------------------
+@dataclass
+class ImagePlan:
+    """What anonymising an image will blur: the boxes of the faces to hide."""
+
+    boxes: list[Box]
+    faces: int
+    kept: list[str] = field(default_factory=list)
+
+
+def plan_image(bgr: np.ndarray, engine: FaceEngine,
+               consent: Consent | None = None) -> ImagePlan:
+    """Choose the boxes :func:`anonymize_image` blurs in ``bgr``: detect with ``engine``
+    (see :func:`sensitive_engine`) and decide per face with ``consent``."""
+    consent = consent or Consent.everyone()
+    dets = engine.detector.detect(bgr)
+    need_vectors = bool(consent.keep or consent.only)
+    faces = engine.analyze(bgr, dets) if need_vectors and dets else []
+    plan = ImagePlan([], len(dets))
+    for i, det in enumerate(dets):
+        vec = faces[i].embedding.vector if faces else None
+        hide, who = consent.redact(vec)
+        if hide:
+            plan.boxes.append(det.box)
+        elif who:
+            plan.kept.append(who)
+    return plan
+
+
 def anonymize_image(src: str | os.PathLike[str], dst: str | os.PathLike[str],
                     engine: FaceEngine, consent: Consent | None = None,
                     method: str = "blur", margin: float = DEFAULT_MARGIN,
                     keep_gps: bool = False) -> Outcome:
     """Anonymise the faces of one image into ``dst`` (format from its extension)."""
-    consent = consent or Consent.everyone()
     bgr = load_image(src).copy()  # load_image returns a read-only array
-    dets = engine.detector.detect(bgr)
-    need_vectors = bool(consent.keep or consent.only)
-    faces = engine.analyze(bgr, dets) if need_vectors and dets else []
-    out = Outcome(str(src), str(dst), "image", faces=len(dets))
-    boxes: list[Box] = []
-    for i, det in enumerate(dets):
-        vec = faces[i].embedding.vector if faces else None
-        hide, who = consent.redact(vec)
-        if hide:
-            boxes.append(det.box)
-        elif who:
-            out.kept.append(who)
-    redact(bgr, boxes, method, margin)
-    out.anonymised = len(boxes)
+    plan = plan_image(bgr, engine, consent)
+    redact(bgr, plan.boxes, method, margin)
+    out = Outcome(str(src), str(dst), "image", faces=plan.faces,
+                  anonymised=len(plan.boxes), kept=plan.kept)
     _save_image(bgr, Path(src), Path(dst), keep_gps)
     return out
 
