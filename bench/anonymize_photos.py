@@ -16,8 +16,9 @@ smallest face 10 px both), on the same photos in the same run. Data (never in th
   face YuNet finds at the indexing setting on the 250 px original, pasted (a soft oval
   around 1.8x the box) at random places and face widths (log-uniform 12-120 px) onto
   face-free backgrounds (crops of three of ``dogs.jpg``'s four panels, and generated
-  textures: gradients, low-frequency noise, shapes, grain); about a third of the faces rotated (10-35 deg),
-  a third blurred (Gaussian sigma 0.6-2 px), a third darkened (x0.25-0.5), independently.
+  textures: gradients, low-frequency noise, shapes, grain); about a third of the faces
+  rotated (10-35 deg), a third blurred (Gaussian sigma 0.6-2 px), a third darkened
+  (x0.25-0.5), independently.
   The true box is the pasted face box (same centre and size when rotated). Photos with an
   even index are the *choose* half, odd the *report* half.
 
@@ -42,7 +43,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from anonymize_video import COVERED, score_frames
+from anonymize_video import COVERED, _mask, score_frames
 from detection import dlib_truth
 
 from faceatlas import FaceEngine
@@ -162,7 +163,10 @@ def paste(rng: np.random.Generator, canvas: np.ndarray, face: tuple[np.ndarray, 
 
 
 def compose(rng: np.random.Generator, faces: list[tuple[np.ndarray, Box]],
-            dogs: np.ndarray, n_photos: int) -> list[tuple[str, np.ndarray, list[Box]]]:
+            dogs: np.ndarray, n_photos: int, tags: dict[tuple[str, Box], str] | None = None
+            ) -> list[tuple[str, np.ndarray, list[Box]]]:
+    """``n_photos`` group photos (name, pixels, true boxes); ``tags`` gets what was done
+    to each face (rotated, blurred, darkened)."""
     photos = []
     order = iter(rng.permutation(len(faces)))
     for k in range(n_photos):
@@ -177,6 +181,8 @@ def compose(rng: np.random.Generator, faces: list[tuple[np.ndarray, Box]],
             got = paste(rng, canvas, faces[i], width, taken)
             if got is not None:
                 boxes.append(got[0])
+                if tags is not None:
+                    tags[(f"composed_{k:03d}", got[0])] = got[1]
         photos.append((f"composed_{k:03d}", canvas, boxes))
     return photos
 
@@ -203,7 +209,8 @@ def measure(photos: list[tuple[str, np.ndarray, list[Box]]], score: float,
 
 
 def summarise(photos: list[tuple[str, np.ndarray, list[Box]]], boxes: dict[str, list[Box]],
-              seconds: dict[str, float] | None) -> dict[str, Any]:
+              seconds: dict[str, float] | None,
+              tags: dict[tuple[str, Box], str] | None = None) -> dict[str, Any]:
     faces = covered = leaks = false = blurred = 0
     missed = []
     for name, bgr, true in photos:
@@ -214,7 +221,15 @@ def summarise(photos: list[tuple[str, np.ndarray, list[Box]]], boxes: dict[str, 
         leaks += r["leaking_frames"]
         false += r["false_blurs"]
         blurred += r["blurred_boxes"]
-        missed += [(name, b) for _, bs in r["missed"] for b in bs]
+        mask = _mask(boxes[name], anon.DEFAULT_MARGIN, bgr.shape[1], bgr.shape[0])
+        for b in true:
+            x1, y1 = int(round(b[0])), int(round(b[1]))
+            x2, y2 = int(round(b[0] + b[2])), int(round(b[1] + b[3]))
+            part = float(mask[y1:y2, x1:x2].mean())
+            if part < COVERED:
+                missed.append({"photo": name, "box": [round(v) for v in b],
+                               "inside": round(part, 2),
+                               "made": (tags or {}).get((name, b), "")})
     n = len(photos)
     out: dict[str, Any] = {"photos": n, "faces": faces, "covered": covered,
                            "recall": round(covered / faces, 4) if faces else None,
@@ -248,7 +263,8 @@ def main() -> None:
     t0 = time.perf_counter()
     faces = lfw_faces(args.datasets / "lfw" / "lfw-deepfunneled.tgz", sorted(pick))
     faces = [faces[i] for i in rng.permutation(len(faces))]
-    composed = compose(rng, faces, dogs, args.photos)
+    tags: dict[tuple[str, Box], str] = {}
+    composed = compose(rng, faces, dogs, args.photos, tags)
     print(f"{len(faces)} LFW faces read, {sum(len(b) for _, _, b in composed)} pasted into "
           f"{len(composed)} photos ({time.perf_counter() - t0:.0f} s)", flush=True)
     if args.save:
@@ -269,7 +285,7 @@ def main() -> None:
     for label, photos in sets.items():
         for score, run in runs.items():
             row = {"set": label, "score": score,
-                   **summarise(photos, run["boxes"], run["seconds"])}
+                   **summarise(photos, run["boxes"], run["seconds"], tags)}
             result["rows"].append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "missed"}), flush=True)
         for r in REPLAY:
