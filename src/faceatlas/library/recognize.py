@@ -197,11 +197,6 @@ TRACK_MIN_FRAMES = 5
 #: Quality a frame's face needs to count as evidence for its track (scores under 0.15
 #: are faces the quality model finds hardly recognisable: tiny, blurred, profile).
 TRACK_FRAME_MIN_QUALITY = 0.15
-#: A track named only through the track gate (its best face fails the photo gate) must
-#: reach the 1:N threshold plus this much: the threshold is calibrated on faces of
-#: quality >= 0.35, and tracks of poorer frames name strangers more often at it
-#: (chosen by ``bench/track_gate.py`` on its development half: docs/benchmarks.md).
-TRACK_GATE_EXTRA = 0.0
 
 
 def track_evidence(track: Track, min_quality: float = TRACK_FRAME_MIN_QUALITY) -> int:
