@@ -266,3 +266,36 @@ def test_pyramid_enlarges_for_faces_under_the_network_limit() -> None:
     # never more than MAX_UPSCALE, whatever min_face asks for
     assert max(t.scale for t in pyramid(np.zeros((100, 100, 3), np.uint8), 640, 2, 640,
                                         16.0)) == 2.0
+
+
+# --- a face cut by a tile's inner edge ----------------------------------------------
+
+
+def test_face_cut_by_tile_edge_is_found_whole(engine: FaceEngine, portraits: Path) -> None:
+    """A tile whose inner top edge crosses a face scores the part below the edge as a
+    face; the whole-face box of the neighbouring tile or the coarser level must win."""
+    det = engine.detector
+    h, w, min_face = 960, 1280, 10
+    wins = pyramid(np.zeros((h, w, 3), np.uint8), det.max_side, min_face, det.tile,
+                   det.smallest_detectable)
+    edge = min(t.y0 for t in wins[1:] if t.y0 > 0)  # a tile's inner top side (y = 300)
+    img = load_image(sorted(portraits.glob("*.jpg"))[3])
+    bx, by, bw, bh = _face_box(engine, img)
+    s = 60 / bw  # a 60 px face: kept by the tiles of the finer level (scale 1.6)
+    small = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    sh, sw = small.shape[:2]
+
+    def found(face_top: int) -> tuple[float, ...]:
+        """Box found for the face pasted with its top at ``face_top``, in the pasted
+        portrait's coordinates."""
+        canvas = np.full((h, w, 3), 120, np.uint8)
+        y = int(round(face_top - by * s))
+        canvas[y:y + sh, 500:500 + sw] = small
+        truth = (500 + bx * s, y + by * s, bw * s, bh * s)
+        best = max(det.detect(canvas, min_face=min_face), key=lambda d: _iou(d.box, truth))
+        x1, y1, bw2, bh2 = best.box
+        return (x1 - 500, y1 - y, bw2, bh2)
+
+    away = found(edge + 120)  # well inside one tile, away from every inner side
+    for cut in (11, 17, 23):  # the edge crosses the forehead / eyes
+        assert _iou(found(edge - cut), away) >= 0.8, cut

@@ -85,6 +85,26 @@ class Window:
             ok &= b[:, 3] < h - margin
         return ok
 
+    def near_edge(self, d: Decoded, fraction: float | None = None) -> np.ndarray:
+        """Mask of the detections closer to an inner side than ``fraction`` of their
+        own extent across it (default :data:`EDGE_FRACTION`): perhaps a face cut by
+        the tile, seen whole by a neighbouring window (:func:`nms` prefers those)."""
+        f = EDGE_FRACTION if fraction is None else fraction
+        b = d.boxes
+        bw, bh = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+        h, w = self.image.shape[:2]
+        left, top, right, bottom = self.inner
+        near = np.zeros(len(b), bool)
+        if left:
+            near |= b[:, 0] < f * bw
+        if top:
+            near |= b[:, 1] < f * bh
+        if right:
+            near |= b[:, 2] > w - f * bw
+        if bottom:
+            near |= b[:, 3] > h - f * bh
+        return near
+
     def to_image(self, d: Decoded) -> list[Detection]:
         """Detections mapped from window pixels to the original image."""
         offset = np.array([self.x0, self.y0], np.float32)
@@ -97,6 +117,13 @@ class Window:
         return out
 
 
+#: A box closer to a tile's inner side than this fraction of its own extent across
+#: that side may be a face cut by the tile (its lower half scored as a whole face):
+#: :func:`nms` lets any overlapping box from a window that sees it away from an edge
+#: win over it. Tiles overlap by 160 input px and keep faces up to 128 px, so a face
+#: near one tile's inner side lies inside the neighbouring tile, and the coarser level
+#: sees every face a tile keeps.
+EDGE_FRACTION = 0.25
 #: Largest ratio between two consecutive pyramid levels. A tile finds faces from
 #: ``smallest_detectable`` up to ``keep_max`` (8x as large); 6 leaves a margin.
 MAX_LEVEL_RATIO = 6.0
@@ -156,13 +183,21 @@ def _resize(img: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(img, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
-def nms(dets: list[Detection], iou: float) -> list[Detection]:
-    """Non-maximum suppression over detections from all windows, best first."""
+def nms(dets: list[Detection], iou: float, near_edge: list[bool] | None = None
+        ) -> list[Detection]:
+    """Non-maximum suppression over detections from all windows, best first.
+
+    Detections flagged ``near_edge`` (:meth:`Window.near_edge`) rank below every other
+    one, whatever their score: an overlapping box seen away from any tile edge wins,
+    and an edge box is kept only where nothing else covers that face.
+    """
     if not dets:
         return []
     boxes = [[float(v) for v in d.box] for d in dets]
     scores = [float(d.score) for d in dets]
-    keep = cv2.dnn.NMSBoxes(boxes, scores, 0.0, iou)
+    edge = near_edge or [False] * len(dets)
+    rank = [s + (0.0 if e else 1.0) for s, e in zip(scores, edge, strict=True)]
+    keep = cv2.dnn.NMSBoxes(boxes, rank, 0.0, iou)
     order = sorted((int(i) for i in np.asarray(keep).reshape(-1)), key=lambda i: -scores[i])
     return [dets[i] for i in order]
 
@@ -205,12 +240,14 @@ class PyramidDetector(ABC):
         :func:`~faceatlas.config.default_min_face` of the image."""
         smallest = min_face or self.min_face or default_min_face(bgr.shape[1], bgr.shape[0])
         found: list[Detection] = []
+        edge: list[bool] = []
         for win in pyramid(bgr, self.max_side, smallest, self.tile, self.smallest_detectable):
             decoded = self.run_window(win.image)
             keep = win.accept(decoded, margin=2.0)
-            found.extend(win.to_image(Decoded(decoded.boxes[keep], decoded.landmarks[keep],
-                                              decoded.scores[keep])))
-        return [d for d in nms(found, self.nms_threshold) if d.size >= smallest]
+            kept = Decoded(decoded.boxes[keep], decoded.landmarks[keep], decoded.scores[keep])
+            found.extend(win.to_image(kept))
+            edge.extend(bool(e) for e in win.near_edge(kept))
+        return [d for d in nms(found, self.nms_threshold, edge) if d.size >= smallest]
 
     def run_window(self, img: np.ndarray, min_score: float | None = None) -> Decoded:
         """Detections in one BGR network input, in its pixels, scoring at least
