@@ -43,8 +43,7 @@ import numpy as np
 
 from faceatlas import FaceEngine
 from faceatlas.privacy import anonymize as anon
-from faceatlas.video import decode_frames
-from faceatlas.video.reader import _is_cut, _thumb
+from faceatlas.video import decode_frames, sample_frames
 from faceatlas.video.tracks import Box, Tracker, TrackFace, fill_boxes, iou
 
 VIDEOS = Path("/work/shared/datasets/videos")
@@ -132,19 +131,13 @@ def eager_detections(clip: Path, cache: Path) -> dict[str, Any]:
         return dict(json.loads(cache.read_text()))
     det = FaceEngine(score_threshold=0.2, min_face=6, check_faces=False).detector
     frames = []
-    prev = None
-    shot = 0
     size = (0, 0)
     t0 = time.perf_counter()
-    for index, t, frame in decode_frames(clip):
-        thumb = _thumb(frame)
-        if prev is not None and _is_cut(prev, thumb, 0.5):
-            shot += 1
-        prev = thumb
-        bgr = frame.to_ndarray(format="bgr24")
-        size = (bgr.shape[1], bgr.shape[0])
-        frames.append({"index": index, "time": t, "shot": shot,
-                       "dets": [[*map(float, d.box), float(d.score)] for d in det.detect(bgr)]})
+    for fr in sample_frames(clip, interval=0, cut=anon.ANONYMIZE_CUT):  # as plan_video does
+        size = (fr.bgr.shape[1], fr.bgr.shape[0])
+        frames.append({"index": fr.index, "time": fr.time, "shot": fr.shot,
+                       "dets": [[*map(float, d.box), float(d.score)]
+                                for d in det.detect(fr.bgr)]})
     out = {"size": size, "seconds": time.perf_counter() - t0, "frames": frames}
     cache.write_text(json.dumps(out))
     return out

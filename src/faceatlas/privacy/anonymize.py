@@ -44,7 +44,7 @@ from ..errors import FaceAtlasError, ImageError, VideoError
 from ..image import load_image
 from ..library.core import Library
 from ..verification import resolve_threshold
-from ..video.reader import VIDEO_EXTENSIONS, decode_frames, probe
+from ..video.reader import VIDEO_EXTENSIONS, probe, sample_frames
 from ..video.tracks import Box, Track, Tracker, TrackFace, fill_boxes
 
 METHODS = ("blur", "pixelate", "fill")
@@ -56,6 +56,9 @@ METHODS = ("blur", "pixelate", "fill")
 SENSITIVE = {"score_threshold": 0.2, "min_face": 10}
 #: Frames a video track's first and last boxes are held before and after it.
 EXTEND_FRAMES = 4
+#: Histogram overlap under which two consecutive frames are a shot cut for anonymisation:
+#: stricter than indexing's, so that tracks (and the boxes they hold) are split less.
+ANONYMIZE_CUT = 0.5
 #: Share of a face box's size added on every side of what is blurred.
 DEFAULT_MARGIN = 0.25
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff",
@@ -310,16 +313,8 @@ def plan_video(src: str | os.PathLike[str], engine: FaceEngine,
     need_vectors = bool(consent.keep or consent.only)
     tracker = Tracker()
     n_frames = 0
-    from ..video.reader import _is_cut, _thumb  # one cut detector for both passes
-
-    prev = None
-    shot = 0
-    for index, t, frame in decode_frames(src):
-        thumb = _thumb(frame)
-        if prev is not None and _is_cut(prev, thumb, 0.5):
-            shot += 1
-        prev = thumb
-        bgr = frame.to_ndarray(format="bgr24")
+    for frame in sample_frames(src, interval=0, cut=ANONYMIZE_CUT):  # every frame
+        index, t, bgr, shot = frame.index, frame.time, frame.bgr, frame.shot
         dets = engine.detector.detect(bgr)
         if need_vectors and dets:
             items = [TrackFace(index, t, f.detection.box, f.detection.score, f.quality.score,
