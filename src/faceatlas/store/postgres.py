@@ -109,6 +109,7 @@ class PostgresStore(StoreRows):
     """The catalog in a PostgreSQL database with pgvector (see the module docs)."""
 
     kind = "postgres"
+    _PH = "%s"
 
     def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
         feature = "a PostgreSQL catalog"
@@ -368,46 +369,6 @@ class PostgresStore(StoreRows):
     def thumbnail(self, face_id: int) -> bytes | None:
         rows = self._query("SELECT thumbnail FROM faces WHERE id = %s", (face_id,))
         return bytes(rows[0][0]) if rows and rows[0][0] is not None else None
-
-    @staticmethod
-    def _filter_sql(flt: FaceFilter) -> tuple[str, list[str], list[object]]:
-        """(extra join, WHERE terms, params) of a face filter over ``faces f JOIN images
-        i``."""
-        where: list[str] = []
-        params: list[object] = []
-        if flt.folder is not None:
-            folder = flt.folder.rstrip("/\\")
-            where.append("(i.folder = %s OR left(i.folder, length(%s::text)) = %s::text)")
-            params += [folder, folder + "/", folder + "/"]
-        if flt.album is not None:
-            where.append("i.album = %s")
-            params.append(flt.album)
-        if flt.since is not None:
-            where.append("i.taken_at >= %s")
-            params.append(flt.since)
-        if flt.until is not None:
-            until = flt.until if "T" in flt.until else flt.until + "T99"  # whole last day
-            where.append("i.taken_at <= %s")
-            params.append(until)
-        if flt.person is not None:
-            where.append("f.person_id = %s")
-            params.append(flt.person)
-        if flt.min_quality is not None:
-            where.append("f.quality >= %s")
-            params.append(flt.min_quality)
-        join = ""
-        if flt.enrolled_only:
-            join = " JOIN people p ON p.id = f.person_id"
-            where.append("NOT p.do_not_recognise")
-        return join, where, params
-
-    def face_ids(self, model: str, flt: FaceFilter | None = None) -> np.ndarray:
-        join, where, params = self._filter_sql(flt or FaceFilter())
-        rows = self._query(
-            "SELECT f.id FROM faces f JOIN images i ON i.id = f.image_id "
-            f"JOIN embeddings e ON e.face_id = f.id{join} WHERE "
-            f"{' AND '.join(['e.model = %s', *where])} ORDER BY f.id", [model, *params])
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def assign_faces(self, face_ids: Sequence[int], person_id: int | None,
                      by: AssignedBy, decision: str | None = None) -> None:

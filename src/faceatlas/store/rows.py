@@ -1,17 +1,21 @@
 """What the SQL stores share: the column lists, the conversion of rows into records, and
-the queries that read the same in every SQL dialect (no parameters). Each store supplies
-``_query`` (run one statement, return its rows) and ``close``."""
+the queries that read the same in every SQL dialect (with the driver's placeholder
+``_PH``). Each store supplies ``_PH``, ``_query`` (run one statement, return its rows) and
+``close``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 from .base import (
     ApiKey,
     AssignedBy,
     CatalogState,
     Decision,
+    FaceFilter,
     ImageInfo,
     ImageRecord,
     NotFace,
@@ -31,6 +35,8 @@ class StoreRows:
 
     _PERSON_COLS = "id, name, notes, hidden, do_not_recognise, created_at"
     _DECISION_COLS = "id, kind, face_id, person_id, other_person_id, created_at"
+    #: The driver's parameter placeholder (``?`` for sqlite3, ``%s`` for psycopg).
+    _PH: str
     _query: Callable[..., Sequence[Any]]
     close: Callable[[], None]
 
@@ -79,6 +85,49 @@ class StoreRows:
         id_, name, scope, prefix, key_hash, created, revoked = row
         return ApiKey(id=int(id_), name=name, scope=scope, prefix=prefix, key_hash=key_hash,
                       created_at=created, revoked_at=revoked)
+
+    # -- face filters, in the SQL both dialects read ----------------------------------------
+    def _filter_sql(self, flt: FaceFilter) -> tuple[str, list[str], list[object]]:
+        """(extra join, WHERE terms, params) of a face filter over ``faces f JOIN images
+        i``."""
+        ph = self._PH
+        where: list[str] = []
+        params: list[object] = []
+        if flt.folder is not None:
+            folder = flt.folder.rstrip("/\\")
+            where.append(f"(i.folder = {ph} OR substr(i.folder, 1, length(CAST({ph} AS TEXT)))"
+                         f" = CAST({ph} AS TEXT))")
+            params += [folder, folder + "/", folder + "/"]
+        if flt.album is not None:
+            where.append(f"i.album = {ph}")
+            params.append(flt.album)
+        if flt.since is not None:
+            where.append(f"i.taken_at >= {ph}")
+            params.append(flt.since)
+        if flt.until is not None:
+            until = flt.until if "T" in flt.until else flt.until + "T99"  # whole last day
+            where.append(f"i.taken_at <= {ph}")
+            params.append(until)
+        if flt.person is not None:
+            where.append(f"f.person_id = {ph}")
+            params.append(flt.person)
+        if flt.min_quality is not None:
+            where.append(f"f.quality >= {ph}")
+            params.append(flt.min_quality)
+        join = ""
+        if flt.enrolled_only:
+            join = " JOIN people p ON p.id = f.person_id"
+            where.append("NOT p.do_not_recognise")
+        return join, where, params
+
+    def face_ids(self, model: str, flt: FaceFilter | None = None) -> np.ndarray:
+        join, where, params = self._filter_sql(flt or FaceFilter())
+        rows = self._query(
+            "SELECT f.id FROM faces f JOIN images i ON i.id = f.image_id "
+            f"JOIN embeddings e ON e.face_id = f.id{join} WHERE "
+            f"{' AND '.join([f'e.model = {self._PH}', *where])} ORDER BY f.id",
+            [model, *params])
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     # -- reads without parameters ------------------------------------------------------
     def iter_images(self) -> Iterator[ImageRecord]:

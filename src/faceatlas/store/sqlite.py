@@ -35,7 +35,6 @@ from .base import (
     DiskFullError,
     Erasure,
     ErasureCounts,
-    FaceFilter,
     FaceRecord,
     ImageInfo,
     ImageRecord,
@@ -112,6 +111,8 @@ OPEN_ATTEMPTS = 40
 
 class SQLiteStore(StoreRows):
     """The catalog in one SQLite file (see :class:`~faceatlas.store.base.CatalogStore`)."""
+
+    _PH = "?"
 
     def __init__(self, path: str | Path, timeout: float = 30.0) -> None:
         self.path = Path(path)
@@ -413,40 +414,6 @@ class SQLiteStore(StoreRows):
     def thumbnail(self, face_id: int) -> bytes | None:
         rows = self._query("SELECT thumbnail FROM faces WHERE id = ?", (face_id,))
         return bytes(rows[0][0]) if rows and rows[0][0] is not None else None
-
-    def face_ids(self, model: str, flt: FaceFilter | None = None) -> np.ndarray:
-        flt = flt or FaceFilter()
-        where: list[str] = ["e.model = ?"]
-        params: list[object] = [model]
-        if flt.folder is not None:
-            folder = flt.folder.rstrip("/\\")
-            where.append("(i.folder = ? OR substr(i.folder, 1, length(?)) = ?)")
-            params += [folder, folder + "/", folder + "/"]
-        if flt.album is not None:
-            where.append("i.album = ?")
-            params.append(flt.album)
-        if flt.since is not None:
-            where.append("i.taken_at >= ?")
-            params.append(flt.since)
-        if flt.until is not None:
-            until = flt.until if "T" in flt.until else flt.until + "T99"  # whole last day
-            where.append("i.taken_at <= ?")
-            params.append(until)
-        if flt.person is not None:
-            where.append("f.person_id = ?")
-            params.append(flt.person)
-        if flt.min_quality is not None:
-            where.append("f.quality >= ?")
-            params.append(flt.min_quality)
-        join = ""
-        if flt.enrolled_only:
-            join = " JOIN people p ON p.id = f.person_id"
-            where.append("p.do_not_recognise = 0")
-        rows = self._query(
-            "SELECT f.id FROM faces f JOIN images i ON i.id = f.image_id "
-            f"JOIN embeddings e ON e.face_id = f.id{join} WHERE {' AND '.join(where)} "
-            "ORDER BY f.id", params)
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def assign_faces(self, face_ids: Sequence[int], person_id: int | None,
                      by: AssignedBy, decision: str | None = None) -> None:
