@@ -111,6 +111,17 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=32).hexdigest()
 
 
+def failed(res: FileResult, exc: Exception, path: str) -> FileResult:
+    """``res`` with the error that stopped a file's analysis: a faceatlas error's own
+    message (without the path, which the result carries), or the kind of an unexpected
+    one; the run goes on with the next file."""
+    if isinstance(exc, FaceAtlasError):
+        res.error = str(exc).removeprefix(f"{path}: ")
+    else:
+        res.error = f"cannot be analysed ({type(exc).__name__}: {exc})"
+    return res
+
+
 def analyze_file(engine: FaceEngine, path: str, known_hashes: Collection[str] = (),
                  force: bool = False, preview: bool = True) -> FileResult:
     """Hash, decode and analyse one file. When its hash is in ``known_hashes`` (and not
@@ -138,12 +149,8 @@ def analyze_file(engine: FaceEngine, path: str, known_hashes: Collection[str] = 
         res.skipped = "too_small" if isinstance(exc, ImageTooSmallError) else "unsupported"
         res.error = str(exc).removeprefix(f"{path}: ")
         return res
-    except FaceAtlasError as exc:
-        res.error = str(exc).removeprefix(f"{path}: ")
-        return res
     except Exception as exc:  # noqa: BLE001 - a bad file must not stop the run
-        res.error = f"cannot be analysed ({type(exc).__name__}: {exc})"
-        return res
+        return failed(res, exc, path)
     res.analyzed = True
     res.width, res.height = decoded.size
     res.notes = decoded.notes

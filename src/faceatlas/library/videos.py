@@ -26,12 +26,11 @@ import numpy as np
 
 from ..config import default_min_face
 from ..engine import FaceEngine
-from ..errors import FaceAtlasError
 from ..store import NewFace
 from ..types import Detection, Embedding, Face, QualityReport
 from ..video import Track, probe, track_video
 from ..video.analyze import FrameWrap
-from .analysis import FileResult, thumbnail
+from .analysis import FileResult, failed, thumbnail
 from .dates import photo_date
 from .scan import os_error_message
 
@@ -124,12 +123,8 @@ def analyze_video(engine: FaceEngine, path: str, known_hashes: frozenset[str] = 
             default_min_face(info.width, info.height)
         result = track_video(path, engine, interval, min_face=min_face, crop=thumbnail,
                              wrap=wrap, checked=True)
-    except FaceAtlasError as exc:
-        res.error = str(exc).removeprefix(f"{path}: ")
-        return res
     except Exception as exc:  # noqa: BLE001 - a bad file must not stop the run
-        res.error = f"cannot be analysed ({type(exc).__name__}: {exc})"
-        return res
+        return failed(res, exc, path)
     res.analyzed = True
     res.width, res.height = info.width, info.height
     res.duration = float(info.duration)
